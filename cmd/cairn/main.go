@@ -1,0 +1,179 @@
+// Command cairn runs the Cairn document database server.
+//
+// Usage:
+//
+//	cairn [--listen-addr host:port] [--data-dir dir] [--log-level level]
+//	      [--max-conns n] [--enable-test-commands]
+//
+// CAIRN_LISTEN_ADDR and CAIRN_DATA_DIR override the built-in defaults;
+// flags override both. SIGINT or SIGTERM shut the server down cleanly:
+// it stops accepting connections, lets requests in flight finish, then
+// closes the catalog and the storage engine.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cairndb/cairn/internal/catalog"
+	"github.com/cairndb/cairn/internal/commands"
+	"github.com/cairndb/cairn/internal/server"
+	"github.com/cairndb/cairn/internal/storage/pebble"
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// config is the parsed command line.
+type config struct {
+	ListenAddr         string
+	DataDir            string
+	LogLevel           slog.Level
+	MaxConns           int
+	EnableTestCommands bool
+}
+
+// parseFlags parses args (without the program name) with defaults taken
+// from getenv.
+func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (config, bson.D, error) {
+	o := config{ListenAddr: "127.0.0.1:27017", DataDir: "./cairn-data", MaxConns: server.DefaultMaxConns}
+	if v := getenv("CAIRN_LISTEN_ADDR"); v != "" {
+		o.ListenAddr = v
+	}
+	if v := getenv("CAIRN_DATA_DIR"); v != "" {
+		o.DataDir = v
+	}
+	fs := flag.NewFlagSet("cairn", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.ListenAddr, "listen-addr", o.ListenAddr, "address to listen on (env CAIRN_LISTEN_ADDR)")
+	fs.StringVar(&o.DataDir, "data-dir", o.DataDir, "data directory (env CAIRN_DATA_DIR)")
+	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	fs.IntVar(&o.MaxConns, "max-conns", o.MaxConns, "maximum concurrent client connections")
+	fs.BoolVar(&o.EnableTestCommands, "enable-test-commands", false, "enable test-only commands")
+	if err := fs.Parse(args); err != nil {
+		return o, nil, err
+	}
+	if fs.NArg() > 0 {
+		return o, nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if err := o.LogLevel.UnmarshalText([]byte(*level)); err != nil {
+		return o, nil, fmt.Errorf("bad --log-level %q: want debug, info, warn or error", *level)
+	}
+	if o.MaxConns <= 0 {
+		return o, nil, fmt.Errorf("--max-conns must be positive, got %d", o.MaxConns)
+	}
+	parsed := bson.D{
+		{Key: "net", Value: bson.D{
+			{Key: "bindIpAll", Value: false},
+			{Key: "listenAddr", Value: o.ListenAddr},
+			{Key: "maxIncomingConnections", Value: int32(o.MaxConns)},
+		}},
+		{Key: "storage", Value: bson.D{{Key: "dbPath", Value: o.DataDir}, {Key: "engine", Value: "pebble"}}},
+		{Key: "systemLog", Value: bson.D{{Key: "verbosity", Value: *level}}},
+		{Key: "setParameter", Value: bson.D{{Key: "enableTestCommands", Value: o.EnableTestCommands}}},
+	}
+	return o, parsed, nil
+}
+
+func main() {
+	if err := run(os.Args, os.Getenv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "cairn:", err)
+		os.Exit(1)
+	}
+}
+
+func run(argv []string, getenv func(string) string) error {
+	o, parsed, err := parseFlags(argv[1:], getenv, os.Stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: o.LogLevel}))
+	slog.SetDefault(logger)
+
+	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	eng, err := pebble.Open(o.DataDir, &pebble.Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	cat, err := catalog.Open(eng, logger)
+	if err != nil {
+		eng.Close()
+		return err
+	}
+	closeStorage := func() {
+		if err := cat.Close(); err != nil {
+			logger.Error("closing catalog", "err", err)
+		}
+		if err := eng.Close(); err != nil {
+			logger.Error("closing storage engine", "err", err)
+		}
+	}
+
+	ln, err := net.Listen("tcp", o.ListenAddr)
+	if err != nil {
+		closeStorage()
+		return fmt.Errorf("listen on %s: %w", o.ListenAddr, err)
+	}
+	info := &commands.ServerInfo{
+		ListenAddr:         ln.Addr().String(),
+		DataDir:            o.DataDir,
+		Argv:               argv,
+		Parsed:             parsed,
+		EnableTestCommands: o.EnableTestCommands,
+		StartTime:          time.Now(),
+	}
+	if o.ListenAddr != "" && !strings.HasPrefix(o.ListenAddr, "127.") && !strings.HasPrefix(o.ListenAddr, "localhost") && !strings.HasPrefix(o.ListenAddr, "[::1]") {
+		info.StartupWarnings = append(info.StartupWarnings, "Access control is not enabled for the database. Read and write access to data and configuration is unrestricted.")
+	}
+	srv, err := server.New(server.Config{
+		ListenAddr:         o.ListenAddr,
+		Logger:             logger,
+		Env:                &commands.Env{Catalog: cat, Info: info, Logger: logger},
+		MaxConns:           o.MaxConns,
+		EnableTestCommands: o.EnableTestCommands,
+	})
+	if err != nil {
+		ln.Close()
+		closeStorage()
+		return err
+	}
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	logger.Info("cairn started", "addr", ln.Addr().String(), "dataDir", o.DataDir, "pid", os.Getpid(), "version", info.Version)
+
+	var serveErr error
+	select {
+	case sig := <-sigs:
+		logger.Info("shutting down", "signal", sig.String())
+	case serveErr = <-served:
+		logger.Error("server stopped", "err", serveErr)
+	}
+	signal.Stop(sigs)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		logger.Warn("shutdown did not finish in time; connections closed", "err", err)
+	}
+	closeStorage()
+	logger.Info("cairn stopped")
+	if serveErr != nil && !errors.Is(serveErr, server.ErrServerClosed) {
+		return serveErr
+	}
+	return nil
+}

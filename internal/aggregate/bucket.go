@@ -1,0 +1,330 @@
+package aggregate
+
+import (
+	"context"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/cairndb/cairn/internal/bsonutil"
+	"github.com/cairndb/cairn/internal/expr"
+	"github.com/cairndb/cairn/internal/mongoerr"
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// isGroupByExpr reports whether v has the shape MongoDB accepts for a
+// groupBy: a "$path" string or an operator expression object.
+func isGroupByExpr(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return strings.HasPrefix(x, "$")
+	case bson.D:
+		return isExpressionObject(x)
+	}
+	return false
+}
+
+// parseOutput compiles an output spec of accumulators; nil spec gives
+// the default {count: {$sum: 1}}.
+func parseOutput(spec any, code mongoerr.Code, stage string) ([]*accDef, error) {
+	if spec == nil {
+		def, err := parseAccumulator("count", "$sum", int32(1))
+		if err != nil {
+			return nil, err
+		}
+		return []*accDef{def}, nil
+	}
+	d, ok := spec.(bson.D)
+	if !ok {
+		return nil, mongoerr.Newf(code, "The %s 'output' field must be an object, but found type: %s.", stage, bsonutil.TypeName(spec))
+	}
+	out := make([]*accDef, 0, len(d))
+	for _, e := range d {
+		def, err := parseAccField(e.Key, e.Value)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, def)
+	}
+	return out, nil
+}
+
+// ---- $sortByCount ----
+
+type sortByCountStage struct {
+	baseStage
+	g *groupSpec
+}
+
+func parseSortByCount(pc *parseCtx, name string, spec any) (Stage, error) {
+	switch x := spec.(type) {
+	case string:
+		if !strings.HasPrefix(x, "$") {
+			return nil, mongoerr.New(40148, "the sortByCount field must be defined as a $-prefixed path or an expression")
+		}
+	case bson.D:
+		if !isExpressionObject(x) {
+			return nil, mongoerr.New(40147, "the sortByCount field must be defined as a $-prefixed path or an expression")
+		}
+	default:
+		return nil, mongoerr.New(40149, "the sortByCount field must be specified as a string or as an object")
+	}
+	id, err := parseExpr(spec)
+	if err != nil {
+		return nil, err
+	}
+	cnt, err := parseAccumulator("count", "$sum", int32(1))
+	if err != nil {
+		return nil, err
+	}
+	g := &groupSpec{stage: "$sortByCount", id: id, accs: []*accDef{cnt}, vars: pc.vars, opts: pc.opts}
+	return &sortByCountStage{baseStage{name, spec}, g}, nil
+}
+
+func (s *sortByCountStage) open(ctx context.Context, in Source) (Source, error) {
+	return lazySource(in, func(ctx context.Context) ([]bson.D, error) {
+		docs, err := s.g.run(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		slices.SortStableFunc(docs, func(a, b bson.D) int { return bsonutil.Compare(b[1].Value, a[1].Value) })
+		return docs, nil
+	}), nil
+}
+
+// ---- $bucket ----
+
+type bucketStage struct {
+	baseStage
+	groupBy    expr.Expr
+	boundaries bson.A
+	def        any
+	hasDefault bool
+	g          *groupSpec
+}
+
+func parseBucket(pc *parseCtx, name string, spec any) (Stage, error) {
+	d, ok := spec.(bson.D)
+	if !ok {
+		return nil, mongoerr.Newf(40201, "Argument to $bucket stage must be an object, but found type: %s.", bsonutil.TypeName(spec))
+	}
+	st := &bucketStage{baseStage: baseStage{name, spec}}
+	var groupBy, output any = bsonutil.Missing, nil
+	haveBounds := false
+	for _, e := range d {
+		switch e.Key {
+		case "groupBy":
+			if !isGroupByExpr(e.Value) {
+				return nil, mongoerr.Newf(40202, "The $bucket 'groupBy' field must be defined as a $-prefixed path or an expression, but found: %s.", fmtValue(e.Value))
+			}
+			groupBy = e.Value
+		case "boundaries":
+			arr, ok := e.Value.(bson.A)
+			if !ok {
+				return nil, mongoerr.Newf(40200, "The $bucket 'boundaries' field must be an array, but found type: %s.", bsonutil.TypeName(e.Value))
+			}
+			st.boundaries, haveBounds = arr, true
+		case "default":
+			st.def, st.hasDefault = e.Value, true
+		case "output":
+			if _, ok := e.Value.(bson.D); !ok {
+				return nil, mongoerr.Newf(40196, "The $bucket 'output' field must be an object, but found type: %s.", bsonutil.TypeName(e.Value))
+			}
+			output = e.Value
+		default:
+			return nil, mongoerr.Newf(40197, "Unrecognized option to $bucket: %s.", e.Key)
+		}
+	}
+	if bsonutil.IsMissing(groupBy) || !haveBounds {
+		return nil, mongoerr.New(40198, "$bucket requires 'groupBy' and 'boundaries' to be specified.")
+	}
+	b := st.boundaries
+	if len(b) < 2 {
+		return nil, mongoerr.Newf(40192, "The $bucket 'boundaries' field must have at least 2 values, but found %d value(s).", len(b))
+	}
+	for i := 1; i < len(b); i++ {
+		if bsonutil.Rank(b[i-1]) != bsonutil.Rank(b[i]) {
+			return nil, mongoerr.Newf(40193, "All values in the the 'boundaries' option to $bucket must have the same type. Found conflicting types %s and %s.", bsonutil.TypeName(b[i-1]), bsonutil.TypeName(b[i]))
+		}
+		if bsonutil.Compare(b[i-1], b[i]) >= 0 {
+			return nil, mongoerr.Newf(40194, "The 'boundaries' option to $bucket must be sorted, but elements %d and %d are not in ascending order (%s is not less than %s).", i-1, i, fmtValue(b[i-1]), fmtValue(b[i]))
+		}
+	}
+	if st.hasDefault && bsonutil.Rank(st.def) == bsonutil.Rank(b[0]) &&
+		bsonutil.Compare(st.def, b[0]) >= 0 && bsonutil.Compare(st.def, b[len(b)-1]) < 0 {
+		return nil, mongoerr.New(40199, "The $bucket 'default' field must be less than the lowest boundary or greater than or equal to the highest boundary.")
+	}
+	var err error
+	if st.groupBy, err = parseExpr(groupBy); err != nil {
+		return nil, err
+	}
+	accs, err := parseOutput(output, 40196, "$bucket")
+	if err != nil {
+		return nil, err
+	}
+	st.g = &groupSpec{stage: "$bucket", accs: accs, vars: pc.vars, opts: pc.opts}
+	return st, nil
+}
+
+func (s *bucketStage) open(ctx context.Context, in Source) (Source, error) {
+	return lazySource(in, func(ctx context.Context) ([]bson.D, error) {
+		r := s.g.newRun()
+		b := s.boundaries
+		err := drain(ctx, in, func(doc bson.D) error {
+			vars := s.g.vars.WithRoot(doc)
+			v, err := s.groupBy.Eval(vars)
+			if err != nil {
+				return err
+			}
+			v = nullIfMissing(v)
+			var key any
+			if bsonutil.Rank(v) == bsonutil.Rank(b[0]) && bsonutil.Compare(v, b[0]) >= 0 && bsonutil.Compare(v, b[len(b)-1]) < 0 {
+				i := sort.Search(len(b), func(i int) bool { return bsonutil.Compare(b[i], v) > 0 })
+				key = b[i-1]
+			} else if s.hasDefault {
+				key = s.def
+			} else {
+				return mongoerr.New(40066, "$switch could not find a matching branch for an input, and no default was specified.")
+			}
+			return r.addWithKey(key, vars, doc)
+		})
+		if err != nil {
+			return nil, err
+		}
+		docs, err := r.results()
+		if err != nil {
+			return nil, err
+		}
+		slices.SortStableFunc(docs, func(x, y bson.D) int { return bsonutil.Compare(x[0].Value, y[0].Value) })
+		return docs, nil
+	}), nil
+}
+
+// ---- $bucketAuto ----
+
+type bucketAutoStage struct {
+	baseStage
+	groupBy expr.Expr
+	buckets int
+	accs    []*accDef
+	vars    *expr.Vars
+	opts    *Options
+}
+
+func parseBucketAuto(pc *parseCtx, name string, spec any) (Stage, error) {
+	d, ok := spec.(bson.D)
+	if !ok {
+		return nil, mongoerr.Newf(40240, "The argument to $bucketAuto must be an object, but found type: %s.", bsonutil.TypeName(spec))
+	}
+	st := &bucketAutoStage{baseStage: baseStage{name, spec}, vars: pc.vars, opts: pc.opts}
+	var groupBy, output any = bsonutil.Missing, nil
+	for _, e := range d {
+		switch e.Key {
+		case "groupBy":
+			if !isGroupByExpr(e.Value) {
+				return nil, mongoerr.Newf(40239, "The $bucketAuto 'groupBy' field must be defined as a $-prefixed path or an expression object, but found: %s.", fmtValue(e.Value))
+			}
+			groupBy = e.Value
+		case "buckets":
+			if !bsonutil.IsNumber(e.Value) {
+				return nil, mongoerr.Newf(40241, "The $bucketAuto 'buckets' field must be a numeric value, but found type: %s.", bsonutil.TypeName(e.Value))
+			}
+			n, ok := toInt64Arg(e.Value)
+			if !ok || n > math.MaxInt32 || n < math.MinInt32 {
+				return nil, mongoerr.Newf(40242, "The $bucketAuto 'buckets' field must be representable as a 32-bit integer, but found %s.", fmtValue(e.Value))
+			}
+			if n <= 0 {
+				return nil, mongoerr.Newf(40243, "The $bucketAuto 'buckets' field must be greater than 0, but found: %d.", n)
+			}
+			st.buckets = int(n)
+		case "output":
+			if _, ok := e.Value.(bson.D); !ok {
+				return nil, mongoerr.Newf(40244, "The $bucketAuto 'output' field must be an object, but found type: %s.", bsonutil.TypeName(e.Value))
+			}
+			output = e.Value
+		case "granularity":
+			return nil, mongoerr.New(mongoerr.NotImplemented, "the $bucketAuto 'granularity' option is not supported yet")
+		default:
+			return nil, mongoerr.Newf(40245, "Unrecognized option to $bucketAuto: %s.", e.Key)
+		}
+	}
+	if bsonutil.IsMissing(groupBy) || st.buckets == 0 {
+		return nil, mongoerr.New(40246, "$bucketAuto requires 'groupBy' and 'buckets' to be specified")
+	}
+	var err error
+	if st.groupBy, err = parseExpr(groupBy); err != nil {
+		return nil, err
+	}
+	if st.accs, err = parseOutput(output, 40244, "$bucketAuto"); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+type keyedDoc struct {
+	key any
+	doc bson.D
+}
+
+func (s *bucketAutoStage) open(ctx context.Context, in Source) (Source, error) {
+	return lazySource(in, func(ctx context.Context) ([]bson.D, error) {
+		mem := newMemTracker("$bucketAuto", s.opts)
+		var items []keyedDoc
+		err := drain(ctx, in, func(doc bson.D) error {
+			v, err := evalDoc(s.groupBy, s.vars, doc)
+			if err != nil {
+				return err
+			}
+			items = append(items, keyedDoc{nullIfMissing(v), doc})
+			return mem.add(approxSize(doc) + approxSize(v))
+		})
+		if err != nil || len(items) == 0 {
+			return nil, err
+		}
+		slices.SortStableFunc(items, func(a, b keyedDoc) int { return bsonutil.Compare(a.key, b.key) })
+		n := len(items)
+		approx := int(math.Round(float64(n) / float64(s.buckets)))
+		if approx < 1 {
+			approx = 1
+		}
+		type bucket struct {
+			lo, hi int // item range [lo, hi)
+		}
+		var bs []bucket
+		for i := 0; i < n; {
+			end := i + approx
+			if len(bs) == s.buckets-1 || end > n {
+				end = n
+			}
+			// Equal values stay in one bucket.
+			for end < n && bsonutil.Compare(items[end].key, items[end-1].key) == 0 {
+				end++
+			}
+			bs = append(bs, bucket{i, end})
+			i = end
+		}
+		out := make([]bson.D, 0, len(bs))
+		gs := &groupSpec{stage: "$bucketAuto", accs: s.accs, vars: s.vars, opts: s.opts}
+		for bi, b := range bs {
+			max := items[b.hi-1].key
+			if bi+1 < len(bs) {
+				max = items[bs[bi+1].lo].key
+			}
+			id := bson.D{{Key: "min", Value: items[b.lo].key}, {Key: "max", Value: max}}
+			r := gs.newRun()
+			r.mem = mem
+			for _, it := range items[b.lo:b.hi] {
+				if err := r.addWithKey(id, s.vars.WithRoot(it.doc), it.doc); err != nil {
+					return nil, err
+				}
+			}
+			docs, err := r.results()
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, docs...)
+		}
+		return out, nil
+	}), nil
+}

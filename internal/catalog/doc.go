@@ -1,0 +1,5 @@
+// Package catalog is Cairn's document layer: databases, collections and
+// their options, records keyed by an order-preserving encoding of _id, and
+// index maintenance (the _id index and secondary indexes, unique ones
+// enforced). It is written once against the storage.Engine interface.
+package catalog

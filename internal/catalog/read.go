@@ -1,0 +1,95 @@
+package catalog
+
+import (
+	"io"
+
+	"github.com/cairndb/cairn/internal/storage"
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// Snap is a consistent read-only view of all collections.
+type Snap struct {
+	s storage.Snapshot
+}
+
+// Snapshot opens a consistent view. The caller must Close it.
+func (c *Catalog) Snapshot() (*Snap, error) {
+	s, err := c.eng.Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	return &Snap{s: s}, nil
+}
+
+// Close releases the snapshot.
+func (s *Snap) Close() error { return s.s.Close() }
+
+// FindID returns the document with the given _id, or nil.
+func (s *Snap) FindID(coll *Collection, id any) (bson.Raw, error) { return findID(s.s, coll, id) }
+
+// Scan iterates over coll's documents in _id order (or reverse).
+func (s *Snap) Scan(coll *Collection, reverse bool) (*RecordIter, error) {
+	return scanRecords(s.s, coll, reverse)
+}
+
+// Stats returns the number of documents in coll and their total size.
+func (s *Snap) Stats(coll *Collection) (count, size int64, err error) {
+	return readStats(s.s, coll.ID)
+}
+
+// RecordIter iterates over stored documents.
+type RecordIter struct {
+	it storage.Iterator
+}
+
+func scanRecords(r storage.Reader, coll *Collection, reverse bool) (*RecordIter, error) {
+	lo, hi := prefixRange(recPrefix(coll.ID))
+	it, err := r.Scan(lo, hi, reverse)
+	if err != nil {
+		return nil, err
+	}
+	return &RecordIter{it: it}, nil
+}
+
+// Next returns the next document (a copy the caller may keep), or io.EOF.
+func (ri *RecordIter) Next() (bson.Raw, error) {
+	if ri.it.Next() {
+		return bson.Raw(append([]byte(nil), ri.it.Value()...)), nil
+	}
+	if err := ri.it.Err(); err != nil {
+		return nil, err
+	}
+	return nil, io.EOF
+}
+
+// Close releases the iterator.
+func (ri *RecordIter) Close() error { return ri.it.Close() }
+
+// DiskUsage estimates the bytes coll's records and each of its secondary
+// indexes occupy in the engine. It returns zeros when the engine cannot
+// estimate sizes (it does not implement storage.SizeEstimator).
+func (c *Catalog) DiskUsage(coll *Collection) (records int64, indexes map[string]int64, err error) {
+	indexes = map[string]int64{}
+	est, ok := c.eng.(storage.SizeEstimator)
+	if !ok {
+		return 0, indexes, nil
+	}
+	lo, hi := prefixRange(recPrefix(coll.ID))
+	n, err := est.EstimateSize(lo, hi)
+	if err != nil {
+		return 0, nil, err
+	}
+	records = int64(n)
+	for _, ix := range coll.Indexes {
+		if ix.IsID() {
+			continue
+		}
+		lo, hi := prefixRange(idxPrefix(coll.ID, ix.ID))
+		n, err := est.EstimateSize(lo, hi)
+		if err != nil {
+			return 0, nil, err
+		}
+		indexes[ix.Name] = int64(n)
+	}
+	return records, indexes, nil
+}

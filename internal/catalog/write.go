@@ -1,0 +1,351 @@
+package catalog
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/cairndb/cairn/internal/bsonutil"
+	"github.com/cairndb/cairn/internal/index"
+	"github.com/cairndb/cairn/internal/mongoerr"
+	"github.com/cairndb/cairn/internal/storage"
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// MaxDocumentSize is MongoDB's maxBsonObjectSize.
+const MaxDocumentSize = 16 * 1024 * 1024
+
+// Writer applies document writes inside one storage transaction. Each of
+// its methods either applies completely or not at all: all checks (for
+// example duplicate keys) run before anything is written, so a caller may
+// report a per-document error and go on with the next document.
+type Writer struct {
+	c     *Catalog
+	txn   storage.Txn
+	stats map[uint64]*statDelta
+}
+
+type statDelta struct{ count, size int64 }
+
+// Write runs fn in one transaction. If fn returns an error, nothing is
+// applied. Unless opts.NoSync, the writes are durable when Write returns.
+func (c *Catalog) Write(ctx context.Context, opts storage.UpdateOptions, fn func(w *Writer) error) error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.eng.Update(ctx, opts, func(txn storage.Txn) error {
+		w := &Writer{c: c, txn: txn, stats: map[uint64]*statDelta{}}
+		if err := fn(w); err != nil {
+			return err
+		}
+		return w.flushStats()
+	})
+}
+
+// Collection returns the current metadata of db.name inside the write, or
+// nil if it does not exist.
+func (w *Writer) Collection(db, name string) *Collection { return w.c.colls[db+"."+name] }
+
+func (w *Writer) delta(id uint64) *statDelta {
+	d := w.stats[id]
+	if d == nil {
+		d = &statDelta{}
+		w.stats[id] = d
+	}
+	return d
+}
+
+func (w *Writer) flushStats() error {
+	for id, d := range w.stats {
+		if d.count == 0 && d.size == 0 {
+			continue
+		}
+		count, size, err := readStats(w.txn, id)
+		if err != nil {
+			return err
+		}
+		v := binary.BigEndian.AppendUint64(nil, uint64(count+d.count))
+		v = binary.BigEndian.AppendUint64(v, uint64(size+d.size))
+		if err := w.txn.Set(statKey(id), v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func readStats(r storage.Reader, id uint64) (count, size int64, err error) {
+	v, err := r.Get(statKey(id))
+	if errors.Is(err, storage.ErrNotFound) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(v) != 16 {
+		return 0, 0, fmt.Errorf("catalog: corrupt stats record (%d bytes)", len(v))
+	}
+	return int64(binary.BigEndian.Uint64(v)), int64(binary.BigEndian.Uint64(v[8:])), nil
+}
+
+// PrepareInsert readies a document for insertion: it adds a generated
+// ObjectId _id if there is none, moves _id to the front, and validates _id
+// and the document size.
+func PrepareInsert(doc bson.D) (bson.D, error) {
+	idPos := -1
+	for i, e := range doc {
+		if e.Key == "_id" {
+			idPos = i
+			break
+		}
+	}
+	switch {
+	case idPos < 0:
+		out := make(bson.D, 0, len(doc)+1)
+		out = append(out, bson.E{Key: "_id", Value: bson.NewObjectID()})
+		doc = append(out, doc...)
+	case idPos > 0:
+		out := make(bson.D, 0, len(doc))
+		out = append(out, doc[idPos])
+		out = append(out, doc[:idPos]...)
+		doc = append(out, doc[idPos+1:]...)
+	}
+	if err := ValidateID(doc[0].Value); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// ValidateID checks that v may be an _id value.
+func ValidateID(v any) error {
+	switch v.(type) {
+	case bson.A:
+		return mongoerr.New(mongoerr.InvalidIDField, "The '_id' value cannot be of type array")
+	case bson.Regex:
+		return mongoerr.New(mongoerr.InvalidIDField, "The '_id' value cannot be of type regex")
+	case bson.Undefined:
+		return mongoerr.New(mongoerr.InvalidIDField, "can't use a undefined for _id")
+	}
+	return nil
+}
+
+func docID(doc bson.D) any {
+	if len(doc) > 0 && doc[0].Key == "_id" {
+		return doc[0].Value
+	}
+	return bsonutil.Get(doc, "_id")
+}
+
+func dupKeyError(coll *Collection, ix *Index, vals []any) error {
+	kv := make(bson.D, len(ix.fields))
+	for i, f := range ix.fields {
+		kv[i] = bson.E{Key: f, Value: vals[i]}
+	}
+	shown := make(bson.D, len(kv))
+	for i, e := range kv {
+		shown[i] = bson.E{Key: e.Key, Value: e.Value}
+	}
+	e := mongoerr.Newf(mongoerr.DuplicateKey, "E11000 duplicate key error collection: %s index: %s dup key: %s",
+		coll.NS(), ix.Name, bsonutil.Format(shown))
+	e.Extra = []mongoerr.ExtraField{{Key: "keyPattern", Value: ix.Key}, {Key: "keyValue", Value: kv}}
+	return e
+}
+
+type pendingEntry struct {
+	key   []byte
+	value []byte
+}
+
+// indexWrites computes the secondary-index entries of doc and checks unique
+// constraints (ignoring entries that belong to the document itself).
+func (w *Writer) indexWrites(coll *Collection, doc bson.D, encID []byte, skip map[string]bool) ([]pendingEntry, error) {
+	var out []pendingEntry
+	for _, ix := range coll.Indexes {
+		if ix.IsID() {
+			continue
+		}
+		keys, vals, err := ix.entries(doc)
+		if err != nil {
+			return nil, err
+		}
+		prefix := idxPrefix(coll.ID, ix.ID)
+		for i, k := range keys {
+			full := append(append([]byte(nil), prefix...), k...)
+			if ix.Unique {
+				if skip[string(full)] {
+					continue
+				}
+				existing, err := w.txn.Get(full)
+				if err == nil && !bytes.Equal(existing, encID) {
+					return nil, dupKeyError(coll, ix, vals[i])
+				}
+				if err != nil && !errors.Is(err, storage.ErrNotFound) {
+					return nil, err
+				}
+				out = append(out, pendingEntry{full, encID})
+			} else {
+				full = append(full, encID...)
+				if skip[string(full)] {
+					continue
+				}
+				out = append(out, pendingEntry{full, nil})
+			}
+		}
+	}
+	return out, nil
+}
+
+func (w *Writer) indexKeysOf(coll *Collection, doc bson.D, encID []byte) (map[string]bool, error) {
+	set := map[string]bool{}
+	for _, ix := range coll.Indexes {
+		if ix.IsID() {
+			continue
+		}
+		keys, _, err := ix.entries(doc)
+		if err != nil {
+			return nil, err
+		}
+		prefix := idxPrefix(coll.ID, ix.ID)
+		for _, k := range keys {
+			full := append(append([]byte(nil), prefix...), k...)
+			if !ix.Unique {
+				full = append(full, encID...)
+			}
+			set[string(full)] = true
+		}
+	}
+	return set, nil
+}
+
+// Insert inserts doc, which must have been through PrepareInsert. It fails
+// with DuplicateKey if the _id or a unique index key exists.
+func (w *Writer) Insert(coll *Collection, doc bson.D) error {
+	raw, err := bson.Marshal(doc)
+	if err != nil {
+		return mongoerr.Newf(mongoerr.BadValue, "cannot encode document: %v", err)
+	}
+	if len(raw) > MaxDocumentSize {
+		return mongoerr.Newf(mongoerr.BSONObjectTooLarge, "object to insert too large. size in bytes: %d, max size: %d", len(raw), MaxDocumentSize)
+	}
+	id := docID(doc)
+	rk := recKey(coll.ID, id)
+	encID := rk[9:]
+	if _, err := w.txn.Get(rk); err == nil {
+		return dupKeyError(coll, coll.Indexes[0], []any{id})
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	entries, err := w.indexWrites(coll, doc, encID, nil)
+	if err != nil {
+		return err
+	}
+	if err := w.txn.Set(rk, raw); err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := w.txn.Set(e.key, e.value); err != nil {
+			return err
+		}
+	}
+	d := w.delta(coll.ID)
+	d.count++
+	d.size += int64(len(raw))
+	return nil
+}
+
+// Replace replaces the stored document old (as read in this transaction)
+// by doc, which has the same _id.
+func (w *Writer) Replace(coll *Collection, old bson.Raw, doc bson.D) error {
+	raw, err := bson.Marshal(doc)
+	if err != nil {
+		return mongoerr.Newf(mongoerr.BadValue, "cannot encode document: %v", err)
+	}
+	if len(raw) > MaxDocumentSize {
+		return mongoerr.Newf(mongoerr.BSONObjectTooLarge, "Resulting document after update is larger than %d", MaxDocumentSize)
+	}
+	var oldDoc bson.D
+	if err := bson.Unmarshal(old, &oldDoc); err != nil {
+		return fmt.Errorf("catalog: decode stored document: %w", err)
+	}
+	id := docID(doc)
+	rk := recKey(coll.ID, id)
+	encID := rk[9:]
+	oldKeys, err := w.indexKeysOf(coll, oldDoc, encID)
+	if err != nil {
+		return err
+	}
+	entries, err := w.indexWrites(coll, doc, encID, oldKeys)
+	if err != nil {
+		return err
+	}
+	newKeys, err := w.indexKeysOf(coll, doc, encID)
+	if err != nil {
+		return err
+	}
+	for k := range oldKeys {
+		if !newKeys[k] {
+			if err := w.txn.Delete([]byte(k)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, e := range entries {
+		if err := w.txn.Set(e.key, e.value); err != nil {
+			return err
+		}
+	}
+	if err := w.txn.Set(rk, raw); err != nil {
+		return err
+	}
+	w.delta(coll.ID).size += int64(len(raw) - len(old))
+	return nil
+}
+
+// Delete removes the stored document old (as read in this transaction).
+func (w *Writer) Delete(coll *Collection, old bson.Raw) error {
+	var oldDoc bson.D
+	if err := bson.Unmarshal(old, &oldDoc); err != nil {
+		return fmt.Errorf("catalog: decode stored document: %w", err)
+	}
+	rk := recKey(coll.ID, docID(oldDoc))
+	keys, err := w.indexKeysOf(coll, oldDoc, rk[9:])
+	if err != nil {
+		return err
+	}
+	for k := range keys {
+		if err := w.txn.Delete([]byte(k)); err != nil {
+			return err
+		}
+	}
+	if err := w.txn.Delete(rk); err != nil {
+		return err
+	}
+	d := w.delta(coll.ID)
+	d.count--
+	d.size -= int64(len(old))
+	return nil
+}
+
+// FindID returns the stored document with the given _id, or nil.
+func (w *Writer) FindID(coll *Collection, id any) (bson.Raw, error) {
+	return findID(w.txn, coll, id)
+}
+
+// Scan iterates over coll's documents in _id order inside the transaction.
+func (w *Writer) Scan(coll *Collection, reverse bool) (*RecordIter, error) {
+	return scanRecords(w.txn, coll, reverse)
+}
+
+func findID(r storage.Reader, coll *Collection, id any) (bson.Raw, error) {
+	v, err := r.Get(recKey(coll.ID, id))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return bson.Raw(append([]byte(nil), v...)), nil
+}
+
+// EncodeID returns the order-preserving encoding of an _id value.
+func EncodeID(id any) []byte { return index.AppendValue(nil, id, false) }

@@ -1,0 +1,317 @@
+package commands
+
+import (
+	"context"
+	"strings"
+
+	"github.com/cairndb/cairn/internal/bsonutil"
+	"github.com/cairndb/cairn/internal/catalog"
+	"github.com/cairndb/cairn/internal/mongoerr"
+	"github.com/cairndb/cairn/internal/query"
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+func init() {
+	Register(&Command{Name: "create", Help: "create a collection", Handler: createCmd})
+	Register(&Command{Name: "drop", Help: "drop a collection", Handler: dropCmd})
+	Register(&Command{Name: "dropDatabase", Help: "drop a database", Handler: dropDatabaseCmd})
+	Register(&Command{Name: "listCollections", Help: "list collections", Handler: listCollectionsCmd})
+	Register(&Command{Name: "listDatabases", Help: "list databases", AdminOnly: true, Handler: listDatabasesCmd})
+	Register(&Command{Name: "renameCollection", Help: "rename a collection", AdminOnly: true, Handler: renameCollectionCmd})
+	Register(&Command{Name: "collMod", Help: "modify collection options", Handler: collModCmd})
+}
+
+// createOptions are the create command's options Cairn stores and reports.
+var createOptions = map[string]bool{
+	"validator": true, "validationLevel": true, "validationAction": true, "storageEngine": true,
+	"indexOptionDefaults": true, "changeStreamPreAndPostImages": true, "expireAfterSeconds": true,
+	"idIndex": true, "autoIndexId": true, "flags": true, "encryptedFields": true,
+}
+
+// unsupportedCreate are create options Cairn refuses rather than ignore.
+var unsupportedCreate = map[string]string{
+	"capped": "capped collections", "size": "capped collections", "max": "capped collections",
+	"viewOn": "views", "pipeline": "views", "timeseries": "time series collections",
+	"clusteredIndex": "clustered collections",
+}
+
+func createCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
+	name, err := collName(req)
+	if err != nil {
+		return nil, err
+	}
+	var opts bson.D
+	for _, e := range req.Body[1:] {
+		switch {
+		case genericFields[e.Key]:
+		case e.Key == "collation":
+			d, ok := e.Value.(bson.D)
+			if !ok {
+				return nil, fieldErr(req.Name, e.Key, "object", e.Value)
+			}
+			if err := collationOK(d); err != nil {
+				return nil, err
+			}
+		case unsupportedCreate[e.Key] != "":
+			if e.Key == "capped" && !bsonutil.IsTruthy(e.Value) {
+				continue
+			}
+			return nil, mongoerr.Newf(mongoerr.NotImplemented, "Cairn does not support %s yet (option '%s')", unsupportedCreate[e.Key], e.Key)
+		case createOptions[e.Key]:
+			if e.Key == "validator" {
+				if _, ok := e.Value.(bson.D); !ok {
+					return nil, fieldErr(req.Name, e.Key, "object", e.Value)
+				}
+			}
+			opts = append(opts, e)
+		default:
+			return nil, mongoerr.Newf(mongoerr.Code(40415), "BSON field 'create.%s' is an unknown field.", e.Key)
+		}
+	}
+	if existing := env.Catalog.Collection(req.DB, name); existing != nil {
+		if bsonutil.Equal(existing.Options, orEmpty(opts)) {
+			return bson.D{}, nil
+		}
+		return nil, mongoerr.Newf(mongoerr.NamespaceExists, "Collection %s.%s already exists.", req.DB, name)
+	}
+	if _, err := env.Catalog.Create(ctx, req.DB, name, catalog.CreateOptions{Options: opts}); err != nil {
+		if mongoerr.Is(err, mongoerr.NamespaceExists) {
+			return nil, err
+		}
+		return nil, err
+	}
+	return bson.D{}, nil
+}
+
+func orEmpty(d bson.D) bson.D {
+	if d == nil {
+		return bson.D{}
+	}
+	return d
+}
+
+func dropCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
+	name, err := collName(req)
+	if err != nil {
+		return nil, err
+	}
+	coll := env.Catalog.Collection(req.DB, name)
+	if coll == nil {
+		return bson.D{}, nil
+	}
+	nIndexes := len(coll.Indexes)
+	if _, err := env.Catalog.Drop(ctx, req.DB, name); err != nil {
+		return nil, err
+	}
+	return bson.D{{Key: "nIndexesWas", Value: int32(nIndexes)}, {Key: "ns", Value: coll.NS()}}, nil
+}
+
+func dropDatabaseCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
+	if err := catalog.ValidateDBName(req.DB); err != nil {
+		return nil, err
+	}
+	if err := env.Catalog.DropDatabase(ctx, req.DB); err != nil {
+		return nil, err
+	}
+	return bson.D{{Key: "dropped", Value: req.DB}}, nil
+}
+
+func collectionInfo(coll *catalog.Collection, nameOnly bool) bson.D {
+	if nameOnly {
+		return bson.D{{Key: "name", Value: coll.Name}, {Key: "type", Value: "collection"}}
+	}
+	return bson.D{
+		{Key: "name", Value: coll.Name},
+		{Key: "type", Value: "collection"},
+		{Key: "options", Value: orEmpty(coll.Options)},
+		{Key: "info", Value: bson.D{{Key: "readOnly", Value: false}, {Key: "uuid", Value: coll.UUID}}},
+		{Key: "idIndex", Value: catalog.IDIndexSpec()},
+	}
+}
+
+func listCollectionsCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
+	if err := checkFields(req, "filter", "nameOnly", "authorizedCollections", "cursor", "includePendingDrops"); err != nil {
+		return nil, err
+	}
+	if err := catalog.ValidateDBName(req.DB); err != nil {
+		return nil, err
+	}
+	filter, _, err := argDoc(req, "filter")
+	if err != nil {
+		return nil, err
+	}
+	nameOnly, err := argBool(req, "nameOnly")
+	if err != nil {
+		return nil, err
+	}
+	var batchSize int64
+	if c, ok, err := argDoc(req, "cursor"); err != nil {
+		return nil, err
+	} else if ok {
+		if v := bsonutil.Get(c, "batchSize"); !bsonutil.IsMissing(v) {
+			n, ok := bsonutil.ToInt64(v)
+			if !ok || n < 0 {
+				return nil, mongoerr.New(mongoerr.BadValue, "cursor.batchSize must be a non-negative integer")
+			}
+			batchSize = n
+		}
+	}
+	m, err := query.NewMatcher(filter, nil)
+	if err != nil {
+		return nil, err
+	}
+	var docs []bson.Raw
+	for _, coll := range env.Catalog.Collections(req.DB) {
+		full := collectionInfo(coll, false)
+		ok, err := m.Match(full)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		b, err := bson.Marshal(collectionInfo(coll, nameOnly))
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, b)
+	}
+	cur := &Cursor{NS: req.DB + ".$cmd.listCollections", Iter: &rawSliceIter{docs: docs}}
+	if batchSize == 0 {
+		batchSize = int64(len(docs)) + 1
+	}
+	return firstBatch(env, cur, batchSize, false)
+}
+
+type rawSliceIter struct {
+	docs []bson.Raw
+	i    int
+}
+
+func (r *rawSliceIter) Next() (bson.Raw, error) {
+	if r.i >= len(r.docs) {
+		return nil, errEOF
+	}
+	r.i++
+	return r.docs[r.i-1], nil
+}
+
+func (r *rawSliceIter) Close() error { return nil }
+
+func listDatabasesCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
+	if err := checkFields(req, "filter", "nameOnly", "authorizedDatabases"); err != nil {
+		return nil, err
+	}
+	filter, _, err := argDoc(req, "filter")
+	if err != nil {
+		return nil, err
+	}
+	nameOnly, err := argBool(req, "nameOnly")
+	if err != nil {
+		return nil, err
+	}
+	m, err := query.NewMatcher(filter, nil)
+	if err != nil {
+		return nil, err
+	}
+	dbs := bson.A{}
+	var total int64
+	for _, db := range env.Catalog.Databases() {
+		size, err := dbSize(env, db)
+		if err != nil {
+			return nil, err
+		}
+		d := bson.D{{Key: "name", Value: db}, {Key: "sizeOnDisk", Value: size}, {Key: "empty", Value: size == 0}}
+		ok, err := m.Match(d)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		total += size
+		if nameOnly {
+			d = bson.D{{Key: "name", Value: db}}
+		}
+		dbs = append(dbs, d)
+	}
+	if nameOnly {
+		return bson.D{{Key: "databases", Value: dbs}}, nil
+	}
+	return bson.D{{Key: "databases", Value: dbs}, {Key: "totalSize", Value: total}, {Key: "totalSizeMb", Value: total / (1024 * 1024)}}, nil
+}
+
+func splitNS(s string) (db, coll string, ok bool) {
+	i := strings.IndexByte(s, '.')
+	if i <= 0 || i == len(s)-1 {
+		return "", "", false
+	}
+	return s[:i], s[i+1:], true
+}
+
+func renameCollectionCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
+	from, ok := req.Body[0].Value.(string)
+	if !ok {
+		return nil, fieldErr(req.Name, "renameCollection", "string", req.Body[0].Value)
+	}
+	toV, ok := req.Arg("to")
+	if !ok {
+		return nil, mongoerr.New(mongoerr.Code(40414), "BSON field 'renameCollection.to' is missing but a required field")
+	}
+	to, ok := toV.(string)
+	if !ok {
+		return nil, fieldErr(req.Name, "to", "string", toV)
+	}
+	if err := checkFields(req, "to", "dropTarget", "stayTemp"); err != nil {
+		return nil, err
+	}
+	dropTarget, err := argBool(req, "dropTarget")
+	if err != nil {
+		return nil, err
+	}
+	fdb, fcoll, ok1 := splitNS(from)
+	tdb, tcoll, ok2 := splitNS(to)
+	if !ok1 {
+		return nil, mongoerr.Newf(mongoerr.InvalidNamespace, "Invalid source namespace: %s", from)
+	}
+	if !ok2 {
+		return nil, mongoerr.Newf(mongoerr.InvalidNamespace, "Invalid target namespace: %s", to)
+	}
+	if err := env.Catalog.Rename(ctx, fdb, fcoll, tdb, tcoll, dropTarget); err != nil {
+		return nil, err
+	}
+	return bson.D{}, nil
+}
+
+func collModCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
+	name, err := collName(req)
+	if err != nil {
+		return nil, err
+	}
+	coll := env.Catalog.Collection(req.DB, name)
+	if coll == nil {
+		return nil, mongoerr.Newf(mongoerr.NamespaceNotFound, "ns does not exist: %s.%s", req.DB, name)
+	}
+	opts := append(bson.D(nil), coll.Options...)
+	for _, e := range req.Body[1:] {
+		switch {
+		case genericFields[e.Key]:
+		case e.Key == "validator" || e.Key == "validationLevel" || e.Key == "validationAction" || e.Key == "changeStreamPreAndPostImages":
+			replaced := false
+			for i := range opts {
+				if opts[i].Key == e.Key {
+					opts[i].Value, replaced = e.Value, true
+				}
+			}
+			if !replaced {
+				opts = append(opts, e)
+			}
+		default:
+			return nil, mongoerr.Newf(mongoerr.InvalidOptions, "Cairn does not support collMod option '%s' yet", e.Key)
+		}
+	}
+	if err := env.Catalog.SetOptions(ctx, req.DB, name, opts); err != nil {
+		return nil, err
+	}
+	return bson.D{}, nil
+}

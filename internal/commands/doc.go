@@ -1,0 +1,7 @@
+// Package commands implements Cairn's database commands, one file per
+// command family (handshake.go, admin.go, crud_insert.go, find.go, ...).
+// Each command registers itself in the registry with Register; the server
+// looks commands up by name (case-sensitive, with the aliases MongoDB
+// accepts), runs the handler and wraps its reply with ok: 1, or turns its
+// error into {ok: 0, errmsg, code, codeName}.
+package commands

@@ -1,0 +1,269 @@
+package commands
+
+import (
+	"context"
+	"io"
+
+	"github.com/cairndb/cairn/internal/bsonutil"
+	"github.com/cairndb/cairn/internal/catalog"
+	"github.com/cairndb/cairn/internal/mongoerr"
+	"github.com/cairndb/cairn/internal/planner"
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+func init() {
+	Register(&Command{Name: "find", Help: "query a collection", Handler: findCmd})
+	Register(&Command{Name: "getMore", Help: "get more results from a cursor", Handler: getMoreCmd})
+	Register(&Command{Name: "killCursors", Help: "close cursors", Handler: killCursorsCmd})
+}
+
+const (
+	defaultFirstBatch = 101
+	maxBatchBytes     = 16 * 1024 * 1024
+)
+
+// snapIter closes its snapshot with the iterator.
+type snapIter struct {
+	planner.Iterator
+	snap *catalog.Snap
+}
+
+func (s *snapIter) Close() error {
+	err := s.Iterator.Close()
+	if cerr := s.snap.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+type emptyIter struct{}
+
+func (emptyIter) Next() (bson.Raw, error) { return nil, io.EOF }
+func (emptyIter) Close() error            { return nil }
+
+func nonNegative(req *Request, field string) (int64, bool, error) {
+	n, ok, err := argInt64(req, field)
+	if err != nil {
+		return 0, ok, err
+	}
+	if n < 0 {
+		return 0, ok, mongoerr.Newf(mongoerr.Code(51024), "BSON field '%s' value must be >= 0, actual value '%d'", field, n)
+	}
+	return n, ok, nil
+}
+
+func findCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
+	name, err := collName(req)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFields(req, "filter", "sort", "projection", "hint", "skip", "limit", "batchSize",
+		"singleBatch", "max", "min", "returnKey", "showRecordId", "tailable", "oplogReplay",
+		"noCursorTimeout", "awaitData", "allowPartialResults", "collation", "allowDiskUse", "let",
+		"readOnce", "term", "$_requestResumeToken", "$_resumeAfter"); err != nil {
+		return nil, err
+	}
+	filter, _, err := argDoc(req, "filter")
+	if err != nil {
+		return nil, err
+	}
+	sortSpec, _, err := argDoc(req, "sort")
+	if err != nil {
+		return nil, err
+	}
+	projection, _, err := argDoc(req, "projection")
+	if err != nil {
+		return nil, err
+	}
+	skip, _, err := nonNegative(req, "skip")
+	if err != nil {
+		return nil, err
+	}
+	limit, _, err := nonNegative(req, "limit")
+	if err != nil {
+		return nil, err
+	}
+	batchSize, hasBatch, err := nonNegative(req, "batchSize")
+	if err != nil {
+		return nil, err
+	}
+	if !hasBatch {
+		batchSize = defaultFirstBatch
+	}
+	singleBatch, err := argBool(req, "singleBatch")
+	if err != nil {
+		return nil, err
+	}
+	allowDiskUse, err := argBool(req, "allowDiskUse")
+	if err != nil {
+		return nil, err
+	}
+	if err := checkCollation(req); err != nil {
+		return nil, err
+	}
+	if tailable, _ := argBool(req, "tailable"); tailable {
+		return nil, mongoerr.New(mongoerr.BadValue, "error processing query: tailable cursor requested on non capped collection")
+	}
+	vars, err := letVars(req)
+	if err != nil {
+		return nil, err
+	}
+	q := &planner.Query{Filter: filter, Sort: sortSpec, Projection: projection, Skip: skip, Limit: limit,
+		Vars: vars, AllowDiskUse: allowDiskUse}
+	var it DocIterator = emptyIter{}
+	coll := env.Catalog.Collection(req.DB, name)
+	snap, err := env.Catalog.Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	pit, err := planner.Find(snap, coll, q)
+	if err != nil {
+		snap.Close()
+		return nil, err
+	}
+	it = &snapIter{Iterator: pit, snap: snap}
+	cur := &Cursor{NS: ns(req.DB, name), Iter: it, Limit: limit}
+	return firstBatch(env, cur, batchSize, singleBatch)
+}
+
+// firstBatch fills the first batch of a new cursor and registers the
+// cursor if documents remain.
+func firstBatch(env *Env, cur *Cursor, batchSize int64, singleBatch bool) (bson.D, error) {
+	batch, done, err := fillBatch(cur, batchSize)
+	if err != nil {
+		cur.Iter.Close()
+		return nil, err
+	}
+	var id int64
+	if done || singleBatch {
+		cur.Iter.Close()
+	} else {
+		id = env.Cursors.Add(cur)
+	}
+	return cursorReply(cur.NS, id, "firstBatch", batch), nil
+}
+
+func cursorReply(ns string, id int64, field string, batch bson.A) bson.D {
+	if batch == nil {
+		batch = bson.A{}
+	}
+	return bson.D{{Key: "cursor", Value: bson.D{
+		{Key: field, Value: batch},
+		{Key: "id", Value: id},
+		{Key: "ns", Value: ns},
+	}}}
+}
+
+// fillBatch reads up to n documents (0 = as many as fit in 16 MiB) from
+// the cursor. done reports that the cursor is exhausted.
+func fillBatch(c *Cursor, n int64) (batch bson.A, done bool, err error) {
+	size := 0
+	for n == 0 || int64(len(batch)) < n {
+		if c.Limit > 0 && c.Returned >= c.Limit {
+			return batch, true, nil
+		}
+		doc := c.Pending
+		c.Pending = nil
+		if doc == nil {
+			doc, err = c.Iter.Next()
+			if err == io.EOF {
+				return batch, true, nil
+			}
+			if err != nil {
+				return nil, false, err
+			}
+		}
+		if len(batch) > 0 && size+len(doc) > maxBatchBytes {
+			c.Pending = doc
+			return batch, false, nil
+		}
+		size += len(doc)
+		batch = append(batch, doc)
+		c.Returned++
+	}
+	if c.Limit > 0 && c.Returned >= c.Limit {
+		return batch, true, nil
+	}
+	return batch, false, nil
+}
+
+func getMoreCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
+	var id int64
+	switch v := req.Body[0].Value.(type) {
+	case int64:
+		id = v
+	default:
+		return nil, fieldErr(req.Name, "getMore", "long", v)
+	}
+	collV, ok := req.Arg("collection")
+	if !ok {
+		return nil, mongoerr.New(mongoerr.Code(40414), "BSON field 'getMore.collection' is missing but a required field")
+	}
+	coll, isStr := collV.(string)
+	if !isStr {
+		return nil, fieldErr(req.Name, "collection", "string", collV)
+	}
+	if err := checkFields(req, "collection", "batchSize", "term", "lastKnownCommittedOpTime"); err != nil {
+		return nil, err
+	}
+	batchSize, _, err := nonNegative(req, "batchSize")
+	if err != nil {
+		return nil, err
+	}
+	cur, err := env.Cursors.Checkout(id, ns(req.DB, coll))
+	if err != nil {
+		return nil, err
+	}
+	if batchSize == 0 {
+		batchSize = int64(cur.BatchSize)
+	}
+	batch, done, err := fillBatch(cur, batchSize)
+	if err != nil {
+		env.Cursors.Remove(cur)
+		return nil, err
+	}
+	if done {
+		env.Cursors.Remove(cur)
+		id = 0
+	} else {
+		env.Cursors.Checkin(cur)
+	}
+	return cursorReply(cur.NS, id, "nextBatch", batch), nil
+}
+
+func killCursorsCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
+	name, err := collName(req)
+	if err != nil {
+		return nil, err
+	}
+	v, ok := req.Arg("cursors")
+	if !ok {
+		return nil, mongoerr.New(mongoerr.Code(40414), "BSON field 'killCursors.cursors' is missing but a required field")
+	}
+	a, isA := v.(bson.A)
+	if !isA {
+		return nil, fieldErr(req.Name, "cursors", "array", v)
+	}
+	var ids []int64
+	for _, e := range a {
+		id, isInt := e.(int64)
+		if !isInt {
+			return nil, mongoerr.Newf(mongoerr.TypeMismatch, "BSON field 'killCursors.cursors.0' is the wrong type '%s', expected type 'long'", bsonutil.TypeName(e))
+		}
+		ids = append(ids, id)
+	}
+	killed, notFound := env.Cursors.Kill(ns(req.DB, name), ids)
+	toA := func(x []int64) bson.A {
+		out := bson.A{}
+		for _, id := range x {
+			out = append(out, id)
+		}
+		return out
+	}
+	return bson.D{
+		{Key: "cursorsKilled", Value: toA(killed)},
+		{Key: "cursorsNotFound", Value: toA(notFound)},
+		{Key: "cursorsAlive", Value: bson.A{}},
+		{Key: "cursorsUnknown", Value: bson.A{}},
+	}, nil
+}

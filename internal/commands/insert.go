@@ -1,0 +1,118 @@
+package commands
+
+import (
+	"context"
+
+	"github.com/cairndb/cairn/internal/catalog"
+	"github.com/cairndb/cairn/internal/mongoerr"
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+func init() {
+	Register(&Command{Name: "insert", Help: "insert documents", Handler: insertCmd})
+}
+
+func insertCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
+	name, err := collName(req)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFields(req, "documents", "ordered", "bypassDocumentValidation"); err != nil {
+		return nil, err
+	}
+	docs, err := docsArg(req, "documents")
+	if err != nil {
+		return nil, err
+	}
+	ordered := true
+	if _, ok := req.Arg("ordered"); ok {
+		if ordered, err = argBool(req, "ordered"); err != nil {
+			return nil, err
+		}
+	}
+	opts, _, err := writeOptions(req)
+	if err != nil {
+		return nil, err
+	}
+	if len(docs) > 100000 {
+		return nil, mongoerr.Newf(mongoerr.InvalidLength, "Write batch sizes must be between 1 and 100000. Got %d operations.", len(docs))
+	}
+	if len(docs) == 0 {
+		return nil, mongoerr.New(mongoerr.InvalidLength, "Write batch sizes must be between 1 and 100000. Got 0 operations.")
+	}
+	var writeErrs bson.A
+	n := 0
+	err = writeColl(ctx, env, req.DB, name, true, opts, func(w *catalog.Writer, coll *catalog.Collection) error {
+		n, writeErrs = 0, nil
+		for i, d := range docs {
+			err := insertOne(w, coll, d)
+			if err == nil {
+				n++
+				continue
+			}
+			if !isWriteError(err) {
+				return err
+			}
+			writeErrs = append(writeErrs, writeErrorDoc(i, err))
+			if ordered {
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	reply := bson.D{{Key: "n", Value: int32(n)}}
+	if len(writeErrs) > 0 {
+		reply = append(reply, bson.E{Key: "writeErrors", Value: writeErrs})
+	}
+	return reply, nil
+}
+
+func insertOne(w *catalog.Writer, coll *catalog.Collection, d bson.D) error {
+	if err := validateStoredFieldNames(d); err != nil {
+		return err
+	}
+	doc, err := catalog.PrepareInsert(d)
+	if err != nil {
+		return err
+	}
+	return w.Insert(coll, doc)
+}
+
+// validateStoredFieldNames rejects top-level field names that MongoDB does
+// not store: $-prefixed names (other than DBRef fields inside documents).
+func validateStoredFieldNames(d bson.D) error {
+	for _, e := range d {
+		if len(e.Key) > 0 && e.Key[0] == '$' {
+			return mongoerr.Newf(mongoerr.BadValue, "Document can't have $ prefixed field names: %s", e.Key)
+		}
+	}
+	return nil
+}
+
+// writeColl runs fn in a write transaction on db.name, creating the
+// collection first when create is set. If the collection does not exist
+// and create is false, fn gets a nil collection.
+func writeColl(ctx context.Context, env *Env, db, name string, create bool, opts storageOpts, fn func(w *catalog.Writer, coll *catalog.Collection) error) error {
+	for attempt := 0; ; attempt++ {
+		if create {
+			if _, err := env.Catalog.Ensure(ctx, db, name); err != nil {
+				return err
+			}
+		}
+		retry := false
+		err := env.Catalog.Write(ctx, opts, func(w *catalog.Writer) error {
+			coll := w.Collection(db, name)
+			if coll == nil && create {
+				retry = true
+				return nil
+			}
+			return fn(w, coll)
+		})
+		if err != nil || !retry || attempt > 5 {
+			return err
+		}
+	}
+}

@@ -1,0 +1,172 @@
+package server
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/cairndb/cairn/internal/commands"
+	"github.com/cairndb/cairn/internal/wire"
+)
+
+// conn is one client connection.
+type conn struct {
+	s    *Server
+	nc   net.Conn
+	br   *bufio.Reader
+	info *commands.Conn
+	log  *slog.Logger
+
+	// mu guards busy; the read deadline is only changed while holding it
+	// so that Shutdown can interrupt idle connections without cutting a
+	// request in half.
+	mu   sync.Mutex
+	busy bool
+
+	nextReqID int32
+}
+
+func (s *Server) newConn(nc net.Conn) *conn {
+	id := s.nextConnID.Add(1)
+	info := &commands.Conn{ID: id, RemoteAddr: nc.RemoteAddr().String(), LocalAddr: nc.LocalAddr().String()}
+	return &conn{
+		s:    s,
+		nc:   nc,
+		br:   bufio.NewReaderSize(nc, 64*1024),
+		info: info,
+		log:  s.log.With("conn", id, "remote", info.RemoteAddr),
+	}
+}
+
+// interruptIfIdle makes a connection that is waiting for a request stop
+// waiting. A connection in the middle of a request is left alone; it
+// notices the shutdown when it has replied.
+func (c *conn) interruptIfIdle() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.busy {
+		_ = c.nc.SetReadDeadline(time.Unix(1, 0))
+	}
+}
+
+// begin marks the connection busy; it reports false if the server is
+// shutting down and the request should be dropped.
+func (c *conn) begin() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.s.closing.Load() {
+		return false
+	}
+	c.busy = true
+	_ = c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.ReadTimeout))
+	return true
+}
+
+// end marks the connection idle; it reports false if the server is
+// shutting down.
+func (c *conn) end() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.busy = false
+	if c.s.closing.Load() {
+		return false
+	}
+	_ = c.nc.SetReadDeadline(time.Time{})
+	return true
+}
+
+func (c *conn) serve() {
+	c.log.Debug("connection accepted")
+	defer func() {
+		c.nc.Close()
+		c.log.Debug("connection closed")
+	}()
+	if !c.end() {
+		return
+	}
+	var hb [wire.HeaderLen]byte
+	for {
+		if _, err := io.ReadFull(c.br, hb[:]); err != nil {
+			c.logReadErr(err)
+			return
+		}
+		if !c.begin() {
+			return
+		}
+		h, err := wire.ParseHeader(hb[:])
+		if err != nil {
+			c.log.Info("closing connection: bad message header", "err", err)
+			return
+		}
+		body, err := wire.ReadBody(c.br, h)
+		if err != nil {
+			c.log.Info("closing connection: reading message", "err", err)
+			return
+		}
+		c.s.stats.bytesIn.Add(int64(h.Length))
+		c.s.stats.requests.Add(1)
+		msg, err := wire.Decode(h, body)
+		if err != nil {
+			c.log.Info("closing connection: malformed message", "err", err, "opCode", h.OpCode.String())
+			return
+		}
+		reply, keep := c.handle(msg)
+		if !keep {
+			return
+		}
+		if reply != nil {
+			if msg.Compressor != wire.CompressorNone {
+				compressed, err := wire.Compress(reply, msg.Compressor)
+				if err != nil {
+					c.log.Error("compressing reply", "err", err)
+					return
+				}
+				reply = compressed
+			}
+			_ = c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+			if _, err := c.nc.Write(reply); err != nil {
+				c.log.Debug("closing connection: write failed", "err", err)
+				return
+			}
+			c.s.stats.bytesOut.Add(int64(len(reply)))
+		}
+		if !c.end() {
+			return
+		}
+	}
+}
+
+func (c *conn) logReadErr(err error) {
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+		return
+	case c.s.closing.Load():
+		return
+	}
+	c.log.Debug("connection read ended", "err", err)
+}
+
+func (c *conn) replyID() int32 {
+	c.nextReqID++
+	return c.nextReqID
+}
+
+// handle processes one decoded message. It returns the reply frame (nil
+// for none) and whether the connection should stay open.
+func (c *conn) handle(msg *wire.Message) ([]byte, bool) {
+	ctx := c.s.baseCtx
+	switch msg.Header.OpCode {
+	case wire.OpMsg:
+		return c.handleMsg(ctx, msg)
+	case wire.OpQuery:
+		return c.handleQuery(ctx, msg)
+	default:
+		c.log.Info("closing connection: unsupported op code", "opCode", msg.Header.OpCode.String())
+		return nil, false
+	}
+}
+

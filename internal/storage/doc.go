@@ -1,0 +1,21 @@
+// Package storage defines the small ordered, transactional key-value
+// interface that Cairn's document layer (internal/catalog) is written
+// against. Engines live in sub-packages: storage/pebble is the embedded
+// default; a PostgreSQL engine can implement the same interface without
+// touching the layers above.
+//
+// The contract:
+//
+//   - Keys are byte strings ordered lexicographically (bytes.Compare).
+//   - Snapshot gives a consistent, read-only view that writers never block.
+//   - Update runs a read-write transaction: its reads see the latest
+//     committed state plus its own writes, and its writes become visible
+//     atomically when fn returns nil. Concurrent Update calls on one engine
+//     are serializable (an engine may simply run them one at a time, or
+//     retry on conflict). Unless UpdateOptions.NoSync is set, the writes are
+//     durable (synced) before Update returns; engines share syncs between
+//     concurrent committers (group commit).
+//
+// Optional capabilities are separate interfaces found by type assertion,
+// as in database/sql/driver: SizeEstimator.
+package storage

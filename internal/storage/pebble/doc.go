@@ -1,0 +1,58 @@
+// Package pebble implements storage.Engine over CockroachDB's Pebble LSM
+// key-value store (github.com/cockroachdb/pebble/v2). It is Cairn's
+// embedded default engine.
+//
+// # Reads
+//
+// Engine.Snapshot wraps a Pebble snapshot: a sequence-number-pinned view
+// that writers never block. Values returned by Get are copies, so they stay
+// valid after later writes and after the snapshot closes. Scan returns an
+// iterator bounded by [lower, upper); its Key and Value are valid until the
+// next call to Next. Closing a Snapshot closes its open iterators.
+//
+// # Writes and serializability
+//
+// Update calls are serialized by a single write lock (a one-slot semaphore,
+// so a caller waiting for it honours ctx cancellation). Inside the lock the
+// transaction is an indexed Pebble batch: its reads see the latest
+// committed state (nothing else can commit while the lock is held) plus
+// the batch's own writes, so the resulting schedule is trivially
+// serializable. If fn returns nil the batch is committed atomically;
+// otherwise it is discarded. ErrConflict is never returned.
+//
+// # Durability and group commit
+//
+// Committing with pebble.Sync while holding the write lock would make every
+// writer wait for its own fsync in turn. Instead the batch is committed
+// with pebble.NoSync under the lock (it is written to the WAL buffer,
+// applied to the memtable and made visible), the lock is released, and
+// only then does the writer wait for durability by calling
+// db.LogData(nil, pebble.Sync). Pebble's commit pipeline appends that empty
+// record to the WAL after the batch and its WAL writer satisfies all
+// pending sync requests with one fsync, so concurrent writers that are
+// waiting at the same time share a single fsync (group commit).
+//
+// Why this is safe: the WAL is written sequentially, so a synced record
+// implies every earlier record in that WAL file is synced too; when Pebble
+// rotates to a new WAL file it closes the old one, and closing syncs it,
+// before anything is written to the new file. Therefore when Update
+// returns nil without NoSync, the transaction's batch is on stable storage
+// and survives kill -9 and power loss.
+//
+// A consequence of "visible before durable": another transaction or
+// snapshot may observe a committed write for the brief window before its
+// fsync completes. If the machine crashed in that window the write would
+// be lost, but it was never acknowledged; any later synced Update that
+// read it also syncs it (its sync covers the earlier WAL record). This is
+// the same trade-off MongoDB makes for j:true.
+//
+// With UpdateOptions.NoSync the commit returns as soon as the batch is
+// visible; the data reaches the WAL file asynchronously and is made durable
+// by any later synced commit, a memtable flush or Close.
+//
+// # Lifetime
+//
+// Close waits for in-flight operations, closes any snapshots and iterators
+// still open, flushes the memtable and closes the DB. Every operation
+// afterwards returns storage.ErrClosed.
+package pebble

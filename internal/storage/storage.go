@@ -1,0 +1,96 @@
+package storage
+
+import (
+	"context"
+	"errors"
+)
+
+// Sentinel errors returned by engines.
+var (
+	// ErrNotFound is returned by Reader.Get when the key is absent.
+	ErrNotFound = errors.New("storage: key not found")
+	// ErrClosed is returned by operations on a closed engine.
+	ErrClosed = errors.New("storage: engine closed")
+	// ErrConflict is returned by Update when a transaction could not be
+	// serialized and should be retried by the caller.
+	ErrConflict = errors.New("storage: transaction conflict")
+)
+
+// Engine is an ordered, transactional key-value store.
+type Engine interface {
+	// Snapshot returns a consistent read-only view of the current state.
+	// The caller must Close it.
+	Snapshot() (Snapshot, error)
+	// Update runs fn in a read-write transaction and commits it if fn
+	// returns nil. If fn returns an error, nothing it wrote is applied.
+	Update(ctx context.Context, opts UpdateOptions, fn func(Txn) error) error
+	// Close flushes and closes the engine.
+	Close() error
+}
+
+// UpdateOptions tune one Update call.
+type UpdateOptions struct {
+	// NoSync skips waiting for the commit to be synced to stable storage
+	// (write concern w:0 or j:false).
+	NoSync bool
+}
+
+// Reader reads keys.
+type Reader interface {
+	// Get returns the value for key, or ErrNotFound. The returned slice is
+	// valid until the Reader is closed or (in a Txn) written to; callers
+	// that keep it must copy it.
+	Get(key []byte) ([]byte, error)
+	// Scan returns an iterator over keys in [lower, upper), in ascending
+	// order or, if reverse, descending. A nil upper means no upper bound.
+	Scan(lower, upper []byte, reverse bool) (Iterator, error)
+}
+
+// Snapshot is a read-only view that must be closed.
+type Snapshot interface {
+	Reader
+	Close() error
+}
+
+// Txn is a read-write transaction inside Engine.Update.
+type Txn interface {
+	Reader
+	Set(key, value []byte) error
+	Delete(key []byte) error
+	// DeleteRange deletes every key in [lower, upper).
+	DeleteRange(lower, upper []byte) error
+}
+
+// Iterator walks keys in order. Usage:
+//
+//	for it.Next() { use(it.Key(), it.Value()) }
+//	if err := it.Err(); err != nil { ... }
+//	it.Close()
+//
+// Key and Value are valid until the next call to Next.
+type Iterator interface {
+	Next() bool
+	Key() []byte
+	Value() []byte
+	Err() error
+	Close() error
+}
+
+// SizeEstimator is implemented by engines that can estimate the bytes a
+// key range occupies on disk.
+type SizeEstimator interface {
+	EstimateSize(lower, upper []byte) (uint64, error)
+}
+
+// PrefixEnd returns the smallest key greater than every key that starts
+// with prefix, or nil if there is none (prefix is all 0xff).
+func PrefixEnd(prefix []byte) []byte {
+	end := append([]byte(nil), prefix...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}
