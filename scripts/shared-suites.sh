@@ -43,7 +43,7 @@ echo "== acceptance: webapp_check.py"
 
 echo "== spec tests"
 "$tmp/cairn-spec" --uri "$uri" --spec-dir "$shared/spec-tests" \
-	--expected-failures "$root/testdata/spec-expected-failures.txt" \
+	--expected-failures "$root/spectest-expected-failures.txt" \
 	crud gridfs collection-management index-management run-command \
 	command-logging-and-monitoring/tests/monitoring versioned-api \
 	read-write-concern/tests/operation retryable-reads || status=1

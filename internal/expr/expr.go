@@ -12,7 +12,8 @@ import (
 // Expr is a parsed aggregation expression.
 type Expr interface {
 	// Eval evaluates the expression in scope v. A missing field evaluates
-	// to bsonutil.Missing.
+	// to bsonutil.Missing. The result may share memory with the parsed
+	// spec or the input document: DeepCopy it before mutating.
 	Eval(v *Vars) (any, error)
 }
 
@@ -124,6 +125,8 @@ func validatePath(parts []string) error {
 var builtinVars = map[string]bool{
 	"ROOT": true, "CURRENT": true, "NOW": true, "REMOVE": true,
 	"CLUSTER_TIME": true, "SEARCH_META": true, "USER_ROLES": true,
+	// Bound by $redact.
+	"KEEP": true, "PRUNE": true, "DESCEND": true,
 }
 
 // validateVarName checks a variable name; allowBuiltin permits the
