@@ -12,4 +12,11 @@
 // numeric component also indexes the array by position; at the end of a
 // path an array yields each of its elements and then the array itself
 // (operators such as $size and $elemMatch look only at the array itself).
+//
+// Collation: Options.Collation (and NewSortCollation) make string
+// comparisons locale-aware through internal/collation. It applies to
+// equality, range and set operators ($eq, $ne, $gt, $gte, $lt, $lte, $in,
+// $nin, $all, implicit equality, also inside $elemMatch, $not and the
+// $elemMatch projection) and to sort order; never to $regex or field
+// names. $expr is evaluated by internal/expr and ignores the collation.
 package query

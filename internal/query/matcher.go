@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cairndb/cairn/internal/bsonutil"
+	"github.com/cairndb/cairn/internal/collation"
 	"github.com/cairndb/cairn/internal/expr"
 	"github.com/cairndb/cairn/internal/mongoerr"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -14,6 +15,18 @@ import (
 type Options struct {
 	// Vars holds let-variables and $$NOW for $expr; may be nil.
 	Vars *expr.Vars
+	// Collation is the operation's collation (nil: simple binary
+	// comparison). It applies to string comparisons in $eq, $ne, $gt,
+	// $gte, $lt, $lte, $in, $nin, $all and implicit equality (also inside
+	// $elemMatch and $not), never to $regex or field names.
+	Collation *collation.Collation
+}
+
+func (o *Options) collation() *collation.Collation {
+	if o == nil {
+		return nil
+	}
+	return o.Collation
 }
 
 // Matcher is a compiled query filter. It is safe for concurrent use.
@@ -46,7 +59,7 @@ func NewMatcher(filter bson.D, opts *Options) (*Matcher, error) {
 	} else {
 		vars = expr.NewVars(nil, bson.NewDateTimeFromTime(time.Now()))
 	}
-	p := &parser{}
+	p := &parser{coll: opts.collation()}
 	root, err := p.parseFilter(filter, 0)
 	if err != nil {
 		return nil, err
@@ -220,7 +233,9 @@ func (t notTest) onValue(v any, st *matchState) bool {
 
 // ---- parser ----
 
-type parser struct{}
+type parser struct {
+	coll *collation.Collation // nil: binary string comparison
+}
 
 const maxDepth = 100
 
@@ -345,7 +360,7 @@ func (p *parser) parseFieldValue(path string, val any, depth int) ([]fieldTest, 
 		}
 		return []fieldTest{t}, nil
 	}
-	t, err := eqTest(val)
+	t, err := eqTest(p.coll, val)
 	if err != nil {
 		return nil, err
 	}
@@ -365,18 +380,18 @@ func (p *parser) parseOps(path string, ops bson.D, depth int) ([]fieldTest, erro
 		var err error
 		switch e.Key {
 		case "$eq":
-			t, err = eqExactTest(e.Value)
+			t, err = eqExactTest(p.coll, e.Value)
 		case "$ne":
-			t, err = eqExactTest(e.Value)
+			t, err = eqExactTest(p.coll, e.Value)
 			if err == nil {
 				t = notTest{t}
 			}
 		case "$gt", "$gte", "$lt", "$lte":
-			t, err = cmpTest(e.Key, e.Value)
+			t, err = cmpTest(p.coll, e.Key, e.Value)
 		case "$in":
-			t, err = inTest("$in", e.Value)
+			t, err = inTest(p.coll, "$in", e.Value)
 		case "$nin":
-			t, err = inTest("$nin", e.Value)
+			t, err = inTest(p.coll, "$nin", e.Value)
 			if err == nil {
 				t = notTest{t}
 			}
@@ -571,7 +586,7 @@ func (p *parser) allTests(v any, depth int) ([]fieldTest, error) {
 			tests = append(tests, t)
 			continue
 		}
-		t, err := eqTest(a)
+		t, err := eqTest(p.coll, a)
 		if err != nil {
 			return nil, err
 		}

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/cairndb/cairn/internal/bsonutil"
+	"github.com/cairndb/cairn/internal/collation"
 	"github.com/cairndb/cairn/internal/mongoerr"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
@@ -38,8 +39,8 @@ func checkComparable(v any) error {
 
 // valueEquals reports whether a document value v equals the query value
 // rhs under MongoDB's equality (same canonical type, equal value; null
-// matches null and missing).
-func valueEquals(v, rhs any) bool {
+// matches null and missing), comparing strings under coll.
+func valueEquals(coll *collation.Collation, v, rhs any) bool {
 	if isNullValue(rhs) {
 		return isNullValue(v)
 	}
@@ -52,23 +53,34 @@ func valueEquals(v, rhs any) bool {
 	if bsonutil.Rank(v) != bsonutil.Rank(rhs) {
 		return false
 	}
-	return bsonutil.Compare(v, rhs) == 0
+	return collation.Compare(coll, v, rhs) == 0
+}
+
+// EqualCollated reports whether a and b are equal under MongoDB's value
+// equality with strings compared under c (nil: binary), as distinct and
+// $group keys need. Unlike query equality, null and missing are equal
+// only to null and missing.
+func EqualCollated(c *collation.Collation, a, b any) bool {
+	return collation.Compare(c, a, b) == 0
 }
 
 // eqTest is implicit equality ({a: v}); a regex value there is a regex
 // match and is handled by the caller.
-func eqTest(rhs any) (fieldTest, error) { return eqExactTest(rhs) }
+func eqTest(coll *collation.Collation, rhs any) (fieldTest, error) { return eqExactTest(coll, rhs) }
 
 // eqExactTest is $eq: a regex operand matches only an equal regex value.
-func eqExactTest(rhs any) (fieldTest, error) {
+func eqExactTest(coll *collation.Collation, rhs any) (fieldTest, error) {
 	if err := checkComparable(rhs); err != nil {
 		return nil, err
 	}
-	return &leafTest{mode: modeMatch, pred: func(v any, _ *matchState) bool { return valueEquals(v, rhs) }}, nil
+	if !collation.HasStrings(rhs) {
+		coll = nil // the collation cannot matter
+	}
+	return &leafTest{mode: modeMatch, pred: func(v any, _ *matchState) bool { return valueEquals(coll, v, rhs) }}, nil
 }
 
 // compareOp evaluates one of $gt/$gte/$lt/$lte with type bracketing.
-func compareOp(op string, v, rhs any) bool {
+func compareOp(coll *collation.Collation, op string, v, rhs any) bool {
 	if bsonutil.IsMissing(v) {
 		if isNullValue(rhs) {
 			return op == "$gte" || op == "$lte"
@@ -92,7 +104,7 @@ func compareOp(op string, v, rhs any) bool {
 		both := isNaN(v) && isNaN(rhs)
 		return both && (op == "$gte" || op == "$lte")
 	}
-	c := bsonutil.Compare(v, rhs)
+	c := collation.Compare(coll, v, rhs)
 	switch op {
 	case "$gt":
 		return c > 0
@@ -105,14 +117,17 @@ func compareOp(op string, v, rhs any) bool {
 	}
 }
 
-func cmpTest(op string, rhs any) (fieldTest, error) {
+func cmpTest(coll *collation.Collation, op string, rhs any) (fieldTest, error) {
 	if err := checkComparable(rhs); err != nil {
 		return nil, err
 	}
-	return &leafTest{mode: modeMatch, pred: func(v any, _ *matchState) bool { return compareOp(op, v, rhs) }}, nil
+	if !collation.HasStrings(rhs) {
+		coll = nil // the collation cannot matter
+	}
+	return &leafTest{mode: modeMatch, pred: func(v any, _ *matchState) bool { return compareOp(coll, op, v, rhs) }}, nil
 }
 
-func inTest(op string, arg any) (fieldTest, error) {
+func inTest(coll *collation.Collation, op string, arg any) (fieldTest, error) {
 	arr, ok := asArray(arg)
 	if !ok {
 		return nil, badValue("%s needs an array", op)
@@ -146,7 +161,7 @@ func inTest(op string, arg any) (fieldTest, error) {
 			return true
 		}
 		for _, e := range eqs {
-			if valueEquals(v, e) {
+			if valueEquals(coll, v, e) {
 				return true
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cairndb/cairn/internal/bsonutil"
+	"github.com/cairndb/cairn/internal/collation"
 	"github.com/cairndb/cairn/internal/expr"
 	"github.com/cairndb/cairn/internal/mongoerr"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -69,7 +70,7 @@ func NewProjection(spec bson.D, opts *Options) (*Projection, error) {
 	} else {
 		vars = expr.NewVars(nil, bson.NewDateTimeFromTime(time.Now()))
 	}
-	pp := &projParser{root: &projNode{children: map[string]*projNode{}}}
+	pp := &projParser{root: &projNode{children: map[string]*projNode{}}, coll: opts.collation()}
 	for _, e := range spec {
 		if err := pp.add(e.Key, e.Value); err != nil {
 			return nil, err
@@ -109,6 +110,7 @@ const (
 )
 
 type projParser struct {
+	coll       *collation.Collation
 	root       *projNode
 	mode       projMode
 	positional bool
@@ -212,7 +214,7 @@ func (pp *projParser) add(path string, val any) error {
 				if _, ok := v[0].Value.(bson.D); !ok {
 					return badValue("elemMatch: Invalid argument, object required.")
 				}
-				t, err := (&parser{}).elemMatchTest(v[0].Value, 0)
+				t, err := (&parser{coll: pp.coll}).elemMatchTest(v[0].Value, 0)
 				if err != nil {
 					return err
 				}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/cairndb/cairn/internal/bsonutil"
+	"github.com/cairndb/cairn/internal/collation"
 	"github.com/cairndb/cairn/internal/mongoerr"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
@@ -18,6 +19,7 @@ const (
 // Sort is a compiled sort specification. It is safe for concurrent use.
 type Sort struct {
 	keys []sortKey
+	coll *collation.Collation // nil: binary string order
 }
 
 type sortKey struct {
@@ -31,8 +33,13 @@ type SortKey []any
 // NewSort compiles a sort specification such as {a: 1, "b.c": -1}. An
 // empty specification is valid and orders nothing (Compare returns 0);
 // callers that require a key (the $sort stage) check for emptiness.
-func NewSort(spec bson.D) (*Sort, error) {
-	s := &Sort{keys: make([]sortKey, 0, len(spec))}
+func NewSort(spec bson.D) (*Sort, error) { return NewSortCollation(spec, nil) }
+
+// NewSortCollation is NewSort with strings ordered by collation c (nil:
+// binary order). Keys from Key compare correctly only with CompareKeys of
+// the same Sort.
+func NewSortCollation(spec bson.D, c *collation.Collation) (*Sort, error) {
+	s := &Sort{keys: make([]sortKey, 0, len(spec)), coll: c}
 	for _, e := range spec {
 		if err := checkFieldPath(e.Key); err != nil {
 			return nil, err
@@ -99,7 +106,7 @@ func (s *Sort) Key(doc bson.D) SortKey {
 				best, have = v, true
 				return false
 			}
-			c := compareSortValues(v, best)
+			c := compareSortValues(s.coll, v, best)
 			if (!k.desc && c < 0) || (k.desc && c > 0) {
 				best = v
 			}
@@ -114,7 +121,7 @@ func (s *Sort) Key(doc bson.D) SortKey {
 // positive if b does, 0 on a tie.
 func (s *Sort) CompareKeys(a, b SortKey) int {
 	for i, k := range s.keys {
-		c := compareSortValues(a[i], b[i])
+		c := compareSortValues(s.coll, a[i], b[i])
 		if k.desc {
 			c = -c
 		}
@@ -153,9 +160,12 @@ func (s *Sort) SortDocs(docs []bson.D) {
 	}
 }
 
-// compareSortValues is bsonutil.Compare extended with the empty-array
+// Collation returns the sort's collation (nil: binary).
+func (s *Sort) Collation() *collation.Collation { return s.coll }
+
+// compareSortValues is collation.Compare extended with the empty-array
 // marker, which sorts after MinKey and before every other value.
-func compareSortValues(a, b any) int {
+func compareSortValues(coll *collation.Collation, a, b any) int {
 	_, ea := a.(emptyArrayKeyType)
 	_, eb := b.(emptyArrayKeyType)
 	switch {
@@ -172,5 +182,5 @@ func compareSortValues(a, b any) int {
 		}
 		return 1
 	}
-	return bsonutil.Compare(a, b)
+	return collation.Compare(coll, a, b)
 }
