@@ -14,22 +14,24 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
-// testEnv serves collections from memory.
-type testEnv map[string][]bson.D
-
-func (e testEnv) Scan(ctx context.Context, db, coll string) (Source, error) {
-	return SliceSource(append([]bson.D(nil), e[db+"."+coll]...)), nil
-}
+// testEnv serves collections from memory (see memenv_test.go).
+type testEnv = *memEnv
 
 // aggCase is one data-driven case from testdata/*.json.
 type aggCase struct {
-	Name      string
-	Pipeline  []bson.D
-	Input     []bson.D
-	Output    []bson.D
-	Foreign   bson.D // collection name -> documents (in database "test")
-	Unordered bool   // compare outputs as multisets
-	Error     int32  // expected error code (0: none)
+	Name     string
+	Pipeline []bson.D
+	Input    []bson.D
+	Output   []bson.D
+	Foreign  bson.D // collection name -> documents (in database "test")
+	// Unique lists unique indexes: collection name -> array of arrays of
+	// field names.
+	Unique bson.D
+	// Colls is the expected content of collections after the run
+	// (collection name, or "db.coll" for another database -> documents).
+	Colls     bson.D
+	Unordered bool  // compare outputs as multisets
+	Error     int32 // expected error code (0: none)
 	// SkipIf names a known gap in a dependency: when the pipeline fails
 	// with an error containing this text, the case is skipped with that
 	// reason instead of failing.
@@ -87,6 +89,10 @@ func loadCases(t *testing.T, path string) []aggCase {
 					ac.Unordered = f.Value.(bool)
 				case "error":
 					ac.Error = f.Value.(int32)
+				case "unique":
+					ac.Unique = f.Value.(bson.D)
+				case "colls":
+					ac.Colls = f.Value.(bson.D)
 				case "skipIf":
 					ac.SkipIf = f.Value.(string)
 				default:
@@ -133,14 +139,24 @@ func TestTestdata(t *testing.T) {
 		for _, c := range loadCases(t, file) {
 			name := strings.TrimSuffix(filepath.Base(file), ".json") + "/" + c.Name
 			t.Run(name, func(t *testing.T) {
-				env := testEnv{}
+				env := newMemEnv()
 				for _, f := range c.Foreign {
-					env["test."+f.Key] = docsOf(t, f.Value)
+					env.colls["test."+f.Key] = docsOf(t, f.Value)
+				}
+				for _, u := range c.Unique {
+					for _, ix := range u.Value.(bson.A) {
+						var fields []string
+						for _, f := range ix.(bson.A) {
+							fields = append(fields, f.(string))
+						}
+						env.unique["test."+u.Key] = append(env.unique["test."+u.Key], fields)
+					}
 				}
 				got, err := runPipeline(c.Pipeline, c.Input, env)
 				if err != nil && c.SkipIf != "" && strings.Contains(err.Error(), c.SkipIf) {
 					t.Skipf("dependency gap (%q): %v", c.SkipIf, err)
 				}
+				defer checkColls(t, env, c.Colls)
 				if c.Error != 0 {
 					if err == nil {
 						t.Fatalf("expected error code %d, got success: %v", c.Error, got)

@@ -8,13 +8,22 @@
 // other collections ($lookup, $unionWith, $graphLookup) read them through the
 // Env given in Options.
 //
-// Blocking stages ($group, $sort, $bucketAuto, $sortByCount, $bucket) keep
-// their working set in memory and account for it approximately; past
-// MemoryLimit bytes they fail with QueryExceededMemoryLimitNoDiskUseAllowed
-// (292) unless AllowDiskUse is set, in which case they simply continue in
-// memory (spilling to disk is not implemented).
+// Blocking stages ($group, $sort, $bucketAuto, $sortByCount, $bucket,
+// $setWindowFields, $densify) account for their working set approximately;
+// past MemoryLimit bytes they fail with
+// QueryExceededMemoryLimitNoDiskUseAllowed (292) unless AllowDiskUse is set.
+// With AllowDiskUse, $sort writes sorted runs to temporary files in
+// SpillDir and k-way merges them, and $group (so also $sortByCount and
+// $bucket) sends the documents of groups that are not yet in memory to
+// hash-partitioned files and aggregates each partition afterwards. The
+// other blocking stages continue in memory.
+//
+// Stages that need more than documents reach the server through optional
+// capabilities of the Env, found by type assertion: Writer ($out, $merge)
+// and StatsReader ($collStats, $indexStats).
 //
 // $group emits its groups in the order in which their keys were first seen
-// in the input. MongoDB does not guarantee any order; first-seen order makes
+// in the input (when it spills: the groups held in memory first, then
+// partition by partition). MongoDB does not guarantee any order; first-seen order makes
 // results deterministic for a deterministic input.
 package aggregate

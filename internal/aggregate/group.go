@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"context"
+	"io"
 	"strings"
 
 	"github.com/cairndb/cairn/internal/bsonutil"
@@ -108,15 +109,19 @@ func (r *groupRun) add(doc bson.D) error {
 	return r.addWithKey(nullIfMissing(key), vars, doc)
 }
 
-func (r *groupRun) addWithKey(key any, vars *expr.Vars, doc bson.D) error {
-	ks := keyString(key)
-	gi := -1
+// find returns the index of the group with key, or -1.
+func (r *groupRun) find(ks string, key any) int {
 	for _, i := range r.index[ks] {
 		if bsonutil.Compare(r.keys[i], key) == 0 {
-			gi = i
-			break
+			return i
 		}
 	}
+	return -1
+}
+
+func (r *groupRun) addWithKey(key any, vars *expr.Vars, doc bson.D) error {
+	ks := keyString(key)
+	gi := r.find(ks, key)
 	if gi < 0 {
 		gi = len(r.keys)
 		r.index[ks] = append(r.index[ks], gi)
@@ -166,11 +171,84 @@ func (r *groupRun) results() ([]bson.D, error) {
 	return out, nil
 }
 
-// run drains in through the group and returns the groups.
+// run drains in through the group and returns the groups. Past the
+// memory limit with AllowDiskUse, documents of groups not yet in memory
+// are written to hash-partitioned spill files, and each partition is
+// aggregated on its own at the end; the groups then come out in memory
+// groups first, then partition by partition.
 func (g *groupSpec) run(ctx context.Context, in Source) ([]bson.D, error) {
 	r := g.newRun()
-	if err := drain(ctx, in, r.add); err != nil {
+	var spill *groupSpill
+	defer func() {
+		if spill != nil {
+			spill.close()
+		}
+	}()
+	err := drain(ctx, in, func(doc bson.D) error {
+		if spill == nil {
+			if err := r.add(doc); err != nil {
+				return err
+			}
+			if r.mem.over() {
+				spill = &groupSpill{}
+			}
+			return nil
+		}
+		vars := g.vars.WithRoot(doc)
+		k, err := g.id.Eval(vars)
+		if err != nil {
+			return err
+		}
+		key := nullIfMissing(k)
+		if r.find(keyString(key), key) >= 0 {
+			return r.addWithKey(key, vars, doc)
+		}
+		return spill.write(key, doc)
+	})
+	if err != nil {
 		return nil, err
+	}
+	out, err := r.results()
+	if err != nil || spill == nil {
+		return out, err
+	}
+	for _, f := range spill.parts {
+		if f == nil {
+			continue
+		}
+		docs, err := g.runPartition(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, docs...)
+	}
+	return out, nil
+}
+
+// runPartition aggregates one spill partition in memory.
+func (g *groupSpec) runPartition(ctx context.Context, f *spillFile) ([]bson.D, error) {
+	rd, err := f.reader()
+	if err != nil {
+		return nil, err
+	}
+	r := g.newRun()
+	for n := 0; ; n++ {
+		if n&1023 == 0 {
+			if err := checkCtx(ctx); err != nil {
+				return nil, err
+			}
+		}
+		rec, err := rd.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		doc, _ := bsonutil.Get(rec, "d").(bson.D)
+		if err := r.addWithKey(bsonutil.Get(rec, "k"), g.vars.WithRoot(doc), doc); err != nil {
+			return nil, err
+		}
 	}
 	return r.results()
 }

@@ -3,6 +3,8 @@ package aggregate
 import (
 	"context"
 	"io"
+	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/cairndb/cairn/internal/bsonutil"
@@ -212,6 +214,7 @@ func equalityFilter(field string, vals []any) bson.D {
 
 func (s *lookupStage) open(ctx context.Context, in Source) (Source, error) {
 	var foreign []bson.D
+	var idx *foreignIndex
 	loaded := false
 	return &funcSource{close: in.Close, next: func(ctx context.Context) (bson.D, error) {
 		d, err := in.Next(ctx)
@@ -222,9 +225,12 @@ func (s *lookupStage) open(ctx context.Context, in Source) (Source, error) {
 			if foreign, err = scanAll(ctx, s.pc.opts.Env, s.pc.opts.DB, s.from, "$lookup"); err != nil {
 				return nil, err
 			}
+			if s.localField != "" {
+				idx = newForeignIndex(foreign, s.foreignField)
+			}
 		}
 		loaded = true
-		res, err := s.lookup(ctx, d, foreign)
+		res, err := s.lookup(ctx, d, foreign, idx)
 		if err != nil {
 			return nil, err
 		}
@@ -232,15 +238,20 @@ func (s *lookupStage) open(ctx context.Context, in Source) (Source, error) {
 	}}, nil
 }
 
-func (s *lookupStage) lookup(ctx context.Context, d bson.D, foreign []bson.D) (bson.A, error) {
+func (s *lookupStage) lookup(ctx context.Context, d bson.D, foreign []bson.D, idx *foreignIndex) (bson.A, error) {
 	matched := foreign
 	if s.localField != "" {
-		m, err := query.NewMatcher(equalityFilter(s.foreignField, localValues(d, s.localField)), nil)
+		local := localValues(d, s.localField)
+		m, err := query.NewMatcher(equalityFilter(s.foreignField, local), nil)
 		if err != nil {
 			return nil, err
 		}
+		candidates := foreign
+		if idx != nil {
+			candidates = idx.candidates(foreign, local)
+		}
 		matched = nil
-		for _, f := range foreign {
+		for _, f := range candidates {
 			ok, err := m.Match(f)
 			if err != nil {
 				return nil, err
@@ -280,6 +291,94 @@ func (s *lookupStage) lookup(ctx context.Context, d bson.D, foreign []bson.D) (b
 		out[i] = m
 	}
 	return out, nil
+}
+
+// foreignIndex is an in-memory hash index of the foreign collection on
+// foreignField for localField/foreignField $lookups. It maps the hash key
+// of every value an equality match on the path could see (array elements,
+// whole arrays, and null where the path is missing somewhere) to the
+// positions of the documents; candidates are then confirmed with the
+// matcher, so the index only has to produce a superset.
+type foreignIndex struct {
+	m map[string][]int
+}
+
+func newForeignIndex(foreign []bson.D, path string) *foreignIndex {
+	parts := strings.Split(path, ".")
+	idx := &foreignIndex{m: map[string][]int{}}
+	var vals []any
+	for i, d := range foreign {
+		vals = vals[:0]
+		equalityKeys(d, parts, &vals)
+		seen := map[string]bool{}
+		for _, v := range vals {
+			k := keyString(v)
+			if !seen[k] {
+				seen[k] = true
+				idx.m[k] = append(idx.m[k], i)
+			}
+		}
+	}
+	return idx
+}
+
+// equalityKeys collects the values at parts below v that an equality
+// predicate could match; nil stands for missing values.
+func equalityKeys(v any, parts []string, out *[]any) {
+	if bsonutil.IsMissing(v) {
+		*out = append(*out, nil)
+		return
+	}
+	if len(parts) == 0 {
+		if bsonutil.IsNullish(v) {
+			*out = append(*out, nil)
+		}
+		*out = append(*out, v)
+		if a, ok := v.(bson.A); ok {
+			for _, e := range a {
+				*out = append(*out, e)
+			}
+		}
+		return
+	}
+	switch x := v.(type) {
+	case bson.D:
+		equalityKeys(bsonutil.Get(x, parts[0]), parts[1:], out)
+	case bson.A:
+		for _, e := range x {
+			equalityKeys(e, parts, out)
+		}
+		if i, err := strconv.Atoi(parts[0]); err == nil && i >= 0 && i < len(x) {
+			equalityKeys(x[i], parts[1:], out)
+		}
+		*out = append(*out, nil)
+	default:
+		*out = append(*out, nil)
+	}
+}
+
+// candidates returns, in collection order, the documents whose index keys
+// include one of the local values.
+func (idx *foreignIndex) candidates(foreign []bson.D, local []any) []bson.D {
+	var pos []int
+	for _, v := range local {
+		pos = append(pos, idx.m[keyString(v)]...)
+		if bsonutil.IsNullish(v) {
+			pos = append(pos, idx.m[keyString(nil)]...)
+		}
+	}
+	if len(pos) == 0 {
+		return nil
+	}
+	sort.Ints(pos)
+	out := make([]bson.D, 0, len(pos))
+	for i, p := range pos {
+		if i > 0 && pos[i-1] == p {
+			continue
+		}
+		out = append(out, foreign[p])
+	}
+	return out
 }
 
 // ---- $unionWith ----

@@ -18,6 +18,7 @@ var MemoryLimit int64 = 100 * 1024 * 1024
 // Options configures Parse.
 type Options struct {
 	DB           string     // database the pipeline runs in
+	Coll         string     // collection aggregated ("" when collectionless)
 	Env          Env        // may be nil if no stage needs it
 	Vars         *expr.Vars // let variables and $$NOW; nil means fresh
 	AllowDiskUse bool
@@ -79,19 +80,19 @@ func init() {
 		"$sample":          parseSample,
 		"$documents":       parseDocuments,
 		"$redact":          parseRedact,
-		"$out":             parseUnsupported,
-		"$merge":           parseUnsupported,
+		"$out":             parseOut,
+		"$merge":           parseMerge,
 		"$changeStream":    parseUnsupported,
-		"$collStats":       parseUnsupported,
-		"$indexStats":      parseUnsupported,
+		"$collStats":       parseCollStats,
+		"$indexStats":      parseIndexStats,
 		"$currentOp":       parseUnsupported,
 		"$listSessions":    parseUnsupported,
 		"$planCacheStats":  parseUnsupported,
 		"$geoNear":         parseUnsupported,
 		"$search":          parseUnsupported,
-		"$setWindowFields": parseUnsupported,
-		"$densify":         parseUnsupported,
-		"$fill":            parseUnsupported,
+		"$setWindowFields": parseSetWindowFields,
+		"$densify":         parseDensify,
+		"$fill":            parseFill,
 	}
 }
 
@@ -231,4 +232,25 @@ func parseUnsupported(pc *parseCtx, name string, spec any) (Stage, error) {
 		return nil, mongoerr.New(40573, "The $changeStream stage is only supported on replica sets")
 	}
 	return nil, mongoerr.Newf(mongoerr.NotImplemented, "%s is not supported by this server", name)
+}
+
+// LeadingLimit returns n when the pipeline starts with {$limit: n}. The
+// stage is not removed: a caller that applies the limit itself may leave
+// it in place.
+func (p *Pipeline) LeadingLimit() (n int64, ok bool) {
+	if len(p.stages) > 0 {
+		if l, isLimit := p.stages[0].(*limitStage); isLimit {
+			return l.n, true
+		}
+	}
+	return 0, false
+}
+
+// Specs returns the stage documents of the pipeline, for explain.
+func (p *Pipeline) Specs() []bson.D {
+	out := make([]bson.D, len(p.stages))
+	for i, s := range p.stages {
+		out[i] = s.Spec()
+	}
+	return out
 }

@@ -193,22 +193,28 @@ func parseSort(pc *parseCtx, name string, spec any) (Stage, error) {
 
 func (s *sortStage) open(ctx context.Context, in Source) (Source, error) {
 	var out Source
-	return &funcSource{close: in.Close, next: func(ctx context.Context) (bson.D, error) {
-		if out == nil {
-			mem := newMemTracker("$sort", s.pc.opts)
-			var docs []bson.D
-			err := drain(ctx, in, func(d bson.D) error {
-				docs = append(docs, d)
-				return mem.add(approxSize(d))
-			})
-			if err != nil {
-				return nil, err
+	return &funcSource{
+		close: func() error {
+			if out != nil {
+				out.Close()
 			}
-			s.sort.SortDocs(docs)
-			out = SliceSource(docs)
-		}
-		return out.Next(ctx)
-	}}, nil
+			return in.Close()
+		},
+		next: func(ctx context.Context) (bson.D, error) {
+			if out == nil {
+				x := &externalSort{sort: s.sort, mem: newMemTracker("$sort", s.pc.opts)}
+				if err := drain(ctx, in, x.add); err != nil {
+					x.close()
+					return nil, err
+				}
+				src, err := x.result()
+				if err != nil {
+					return nil, err
+				}
+				out = src
+			}
+			return out.Next(ctx)
+		}}, nil
 }
 
 // ---- $unset ----

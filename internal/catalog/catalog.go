@@ -198,7 +198,7 @@ func (c *Catalog) Ensure(ctx context.Context, db, name string) (*Collection, err
 }
 
 func dropData(txn storage.Txn, m collMeta) error {
-	for _, p := range [][]byte{recPrefix(m.ID), collPrefix(tagIdx, m.ID)} {
+	for _, p := range [][]byte{recPrefix(m.ID), collPrefix(tagIdx, m.ID), collPrefix(tagMultikey, m.ID)} {
 		lo, hi := prefixRange(p)
 		if err := txn.DeleteRange(lo, hi); err != nil {
 			return err

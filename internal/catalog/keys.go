@@ -15,6 +15,7 @@ import (
 //	tagIdx  collID(8) indexID(4) enc(key...)  -> enc(_id) (unique indexes)
 //	tagIdx  collID(8) indexID(4) enc(key...) enc(_id) -> empty (others)
 //	tagStat collID(8)                         -> count(8) size(8)
+//	tagMultikey collID(8) indexID(4)          -> 0x01 once the index is multikey
 //
 // enc is the order-preserving encoding of internal/index.
 const (

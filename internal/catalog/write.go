@@ -168,6 +168,9 @@ func (w *Writer) indexWrites(coll *Collection, doc bson.D, encID []byte, skip ma
 		if err != nil {
 			return nil, err
 		}
+		if err := w.noteMultikey(coll, ix, doc); err != nil {
+			return nil, err
+		}
 		prefix := idxPrefix(coll.ID, ix.ID)
 		for i, k := range keys {
 			full := append(append([]byte(nil), prefix...), k...)
@@ -225,7 +228,7 @@ func (w *Writer) Insert(coll *Collection, doc bson.D) error {
 		return mongoerr.Newf(mongoerr.BadValue, "cannot encode document: %v", err)
 	}
 	if len(raw) > MaxDocumentSize {
-		return mongoerr.Newf(mongoerr.BSONObjectTooLarge, "object to insert too large. size in bytes: %d, max size: %d", len(raw), MaxDocumentSize)
+		return mongoerr.Newf(mongoerr.BadValue, "object to insert too large. size in bytes: %d, max size: %d", len(raw), MaxDocumentSize)
 	}
 	id := docID(doc)
 	rk := recKey(coll.ID, id)

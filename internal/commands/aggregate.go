@@ -2,11 +2,16 @@ package commands
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/cairndb/cairn/internal/aggregate"
 	"github.com/cairndb/cairn/internal/bsonutil"
 	"github.com/cairndb/cairn/internal/catalog"
+	"github.com/cairndb/cairn/internal/expr"
 	"github.com/cairndb/cairn/internal/mongoerr"
 	"github.com/cairndb/cairn/internal/planner"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -48,25 +53,256 @@ func (p *planSource) Close() error {
 	return err
 }
 
-// aggEnv gives pipeline stages access to other collections.
-type aggEnv struct{ env *Env }
-
-func (a aggEnv) Scan(ctx context.Context, db, coll string) (aggregate.Source, error) {
-	return scanSource(a.env, db, coll, nil)
+// aggEnv gives pipeline stages access to other collections. It implements
+// aggregate.Env, aggregate.Writer ($out, $merge) and aggregate.StatsReader
+// ($collStats, $indexStats).
+type aggEnv struct {
+	env    *Env
+	opts   storageOpts // write concern of the aggregate command
+	bypass bool        // bypassDocumentValidation
 }
 
-func scanSource(env *Env, db, name string, filter bson.D) (aggregate.Source, error) {
+var (
+	_ aggregate.Writer      = aggEnv{}
+	_ aggregate.StatsReader = aggEnv{}
+)
+
+func (a aggEnv) Scan(ctx context.Context, db, coll string) (aggregate.Source, error) {
+	return scanSource(a.env, db, coll, &planner.Query{})
+}
+
+// scanSource runs q over db.name through the planner.
+func scanSource(env *Env, db, name string, q *planner.Query) (aggregate.Source, error) {
 	coll := env.Catalog.Collection(db, name)
 	snap, err := env.Catalog.Snapshot()
 	if err != nil {
 		return nil, err
 	}
-	it, err := planner.Find(snap, coll, &planner.Query{Filter: filter})
+	it, err := planner.Find(snap, coll, q)
 	if err != nil {
 		snap.Close()
 		return nil, err
 	}
 	return &planSource{it: it, snap: snap}, nil
+}
+
+// ---- $out ----
+
+type aggOut struct {
+	a        aggEnv
+	db, coll string
+	tmp      string
+}
+
+// BeginOut creates the temporary collection "tmp.agg_out.<random>" in db
+// with the target's indexes.
+func (a aggEnv) BeginOut(ctx context.Context, db, coll string) (aggregate.OutTarget, error) {
+	if err := catalog.ValidateCollName(db, coll); err != nil {
+		return nil, err
+	}
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	tmp := "tmp.agg_out." + hex.EncodeToString(rnd[:])
+	// The temporary collection gets the target's options (validator, ...)
+	// and indexes, which the rename then keeps.
+	target := a.env.Catalog.Collection(db, coll)
+	var copts catalog.CreateOptions
+	if target != nil {
+		copts.Options = target.Options
+	}
+	if _, err := a.env.Catalog.Create(ctx, db, tmp, copts); err != nil {
+		return nil, err
+	}
+	o := &aggOut{a: a, db: db, coll: coll, tmp: tmp}
+	if target != nil {
+		var specs []bson.D
+		for _, ix := range target.Indexes {
+			if !ix.IsID() {
+				specs = append(specs, ix.Spec)
+			}
+		}
+		if len(specs) > 0 {
+			if _, _, _, err := a.env.Catalog.CreateIndexes(ctx, db, tmp, specs); err != nil {
+				_ = o.Abort(ctx)
+				return nil, err
+			}
+		}
+	}
+	return o, nil
+}
+
+func (o *aggOut) Insert(ctx context.Context, docs []bson.D) error {
+	return writeColl(ctx, o.a.env, o.db, o.tmp, false, o.a.opts, func(w *catalog.Writer, coll *catalog.Collection) error {
+		if coll == nil {
+			return mongoerr.Newf(mongoerr.NamespaceNotFound, "$out temporary collection %s.%s was dropped", o.db, o.tmp)
+		}
+		v, err := newValidator(coll, o.a.bypass)
+		if err != nil {
+			return err
+		}
+		for _, d := range docs {
+			if err := insertOne(w, coll, d, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (o *aggOut) Commit(ctx context.Context) error {
+	return o.a.env.Catalog.Rename(ctx, o.db, o.tmp, o.db, o.coll, true)
+}
+
+func (o *aggOut) Abort(ctx context.Context) error {
+	_, err := o.a.env.Catalog.Drop(ctx, o.db, o.tmp)
+	return err
+}
+
+// ---- $merge ----
+
+type aggTxn struct {
+	w    *catalog.Writer
+	coll *catalog.Collection
+	v    *docValidator
+}
+
+func (a aggEnv) WriteBatch(ctx context.Context, db, coll string, fn func(t aggregate.WriteTxn) error) error {
+	return writeColl(ctx, a.env, db, coll, true, a.opts, func(w *catalog.Writer, c *catalog.Collection) error {
+		v, err := newValidator(c, a.bypass)
+		if err != nil {
+			return err
+		}
+		return fn(&aggTxn{w: w, coll: c, v: v})
+	})
+}
+
+func (t *aggTxn) Find(filter bson.D) ([]bson.D, error) {
+	docs, err := planner.Matches(t.w, t.coll, &planner.Query{Filter: filter})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bson.D, len(docs))
+	for i, d := range docs {
+		out[i] = d.D
+	}
+	return out, nil
+}
+
+func (t *aggTxn) Insert(doc bson.D) error { return insertOne(t.w, t.coll, doc, t.v) }
+
+func (t *aggTxn) Replace(old, doc bson.D) error {
+	raw, err := t.w.FindID(t.coll, bsonutil.Get(old, "_id"))
+	if err != nil {
+		return err
+	}
+	if raw == nil {
+		return mongoerr.New(mongoerr.NoSuchKey, "$merge: the matched document disappeared")
+	}
+	if err := validateStoredFieldNames(doc); err != nil {
+		return err
+	}
+	doc, err = catalog.PrepareInsert(doc)
+	if err != nil {
+		return err
+	}
+	if err := t.v.check(doc, old); err != nil {
+		return err
+	}
+	return t.w.Replace(t.coll, raw, doc)
+}
+
+func (a aggEnv) UniqueIndex(ctx context.Context, db, coll string, fields []string) (bool, bool, error) {
+	c := a.env.Catalog.Collection(db, coll)
+	if c == nil {
+		return false, false, nil
+	}
+	want := slices.Clone(fields)
+	slices.Sort(want)
+	for _, ix := range c.Indexes {
+		if !(ix.Unique || ix.IsID()) || ix.Partial != nil {
+			continue
+		}
+		got := slices.Clone(ix.Fields())
+		slices.Sort(got)
+		if slices.Equal(got, want) {
+			return true, true, nil
+		}
+	}
+	return true, false, nil
+}
+
+// ---- $collStats / $indexStats ----
+
+func (a aggEnv) CollStats(ctx context.Context, db, name string, scale int64) (int64, bson.D, error) {
+	coll := a.env.Catalog.Collection(db, name)
+	if coll == nil {
+		return 0, nil, mongoerr.Newf(mongoerr.NamespaceNotFound, "Unable to retrieve storageStats in $collStats stage :: caused by :: Collection [%s.%s] not found.", db, name)
+	}
+	st, err := statsOf(a.env, []*catalog.Collection{coll})
+	if err != nil {
+		return 0, nil, err
+	}
+	s := st[coll.ID]
+	recBytes, ixBytes, err := a.env.Catalog.DiskUsage(coll)
+	if err != nil {
+		return 0, nil, err
+	}
+	var avg, idx int64
+	if s.count > 0 {
+		avg = s.size / s.count
+	}
+	indexSizes := bson.D{}
+	for _, ix := range coll.Indexes {
+		n := ixBytes[ix.Name]
+		if ix.IsID() {
+			n = 0
+		}
+		idx += n
+		indexSizes = append(indexSizes, bson.E{Key: ix.Name, Value: n / scale})
+	}
+	storage := recBytes / scale
+	return s.count, bson.D{
+		{Key: "size", Value: s.size / scale},
+		{Key: "count", Value: s.count},
+		{Key: "avgObjSize", Value: avg},
+		{Key: "storageSize", Value: storage},
+		{Key: "freeStorageSize", Value: int64(0)},
+		{Key: "capped", Value: false},
+		{Key: "nindexes", Value: int32(len(coll.Indexes))},
+		{Key: "indexSizes", Value: indexSizes},
+		{Key: "totalIndexSize", Value: idx / scale},
+		{Key: "totalSize", Value: storage + idx/scale},
+		{Key: "scaleFactor", Value: scale},
+	}, nil
+}
+
+func (a aggEnv) IndexStats(ctx context.Context, db, name string) ([]bson.D, error) {
+	coll := a.env.Catalog.Collection(db, name)
+	if coll == nil {
+		return nil, nil
+	}
+	host := ""
+	since := time.Now()
+	if a.env.Info != nil {
+		host = a.env.Info.Host
+		if !a.env.Info.StartTime.IsZero() {
+			since = a.env.Info.StartTime
+		}
+	}
+	out := make([]bson.D, 0, len(coll.Indexes))
+	for _, ix := range coll.Indexes {
+		out = append(out, bson.D{
+			{Key: "name", Value: ix.Name},
+			{Key: "key", Value: ix.Key},
+			{Key: "host", Value: host},
+			{Key: "accesses", Value: bson.D{
+				{Key: "ops", Value: int64(0)},
+				{Key: "since", Value: bson.NewDateTimeFromTime(since)},
+			}},
+			{Key: "spec", Value: ix.Spec},
+		})
+	}
+	return out, nil
 }
 
 // sourceIter adapts an aggregation result to a cursor iterator.
@@ -85,25 +321,40 @@ func (s *sourceIter) Next() (bson.Raw, error) {
 
 func (s *sourceIter) Close() error { return s.src.Close() }
 
-func aggregateCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
-	var name string
-	collectionless := false
+// aggRequest is a parsed aggregate command.
+type aggRequest struct {
+	coll           string // "" when collectionless
+	stages         []bson.D
+	explain        bool
+	hasCursor      bool
+	batchSize      int64
+	allowDiskUse   bool
+	vars           *expr.Vars
+	writeOpts      storageOpts
+	bypass         bool
+	collectionless bool
+}
+
+// parseAggregate parses an aggregate command; inExplain is set when it is
+// the command wrapped by explain (no cursor needed).
+func parseAggregate(req *Request, inExplain bool) (*aggRequest, error) {
+	ar := &aggRequest{batchSize: defaultFirstBatch}
 	switch v := req.Body[0].Value.(type) {
 	case string:
 		n, err := collName(req)
 		if err != nil {
 			return nil, err
 		}
-		name = n
+		ar.coll = n
 	default:
 		if n, ok := bsonutil.ToInt64(v); ok && n == 1 {
-			collectionless = true
+			ar.collectionless = true
 		} else {
 			return nil, mongoerr.Newf(mongoerr.FailedToParse, "Invalid %s: aggregate field must be a string or the number 1", bsonutil.TypeName(v))
 		}
 	}
 	if err := checkFields(req, "pipeline", "cursor", "explain", "allowDiskUse", "bypassDocumentValidation",
-		"collation", "hint", "let", "fromMongos", "needsMerge", "isMapReduceCommand"); err != nil {
+		"collation", "hint", "let", "fromMongos", "needsMerge", "isMapReduceCommand", "writeConcern"); err != nil {
 		return nil, err
 	}
 	pv, ok := req.Arg("pipeline")
@@ -114,72 +365,182 @@ func aggregateCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	if !ok {
 		return nil, fieldErr(req.Name, "pipeline", "array", pv)
 	}
-	stages := make([]bson.D, len(pa))
+	ar.stages = make([]bson.D, len(pa))
 	for i, s := range pa {
 		d, ok := s.(bson.D)
 		if !ok {
 			return nil, mongoerr.Newf(mongoerr.TypeMismatch, "Each element of the 'pipeline' array must be an object")
 		}
-		stages[i] = d
+		ar.stages[i] = d
 	}
-	explain, err := argBool(req, "explain")
-	if err != nil {
+	var err error
+	if ar.explain, err = argBool(req, "explain"); err != nil {
 		return nil, err
-	}
-	if explain {
-		return nil, mongoerr.New(mongoerr.NotImplemented, "explain for aggregate is not implemented yet")
 	}
 	cursorOpts, hasCursor, err := argDoc(req, "cursor")
 	if err != nil {
 		return nil, err
 	}
-	if !hasCursor {
+	ar.hasCursor = hasCursor
+	if inExplain {
+		ar.explain = true
+	}
+	if !hasCursor && !ar.explain {
 		return nil, mongoerr.New(mongoerr.FailedToParse, "The 'cursor' option is required, except for aggregate with the explain argument")
 	}
-	batchSize := int64(defaultFirstBatch)
 	if v := bsonutil.Get(cursorOpts, "batchSize"); !bsonutil.IsMissing(v) {
 		n, ok := bsonutil.ToInt64(v)
 		if !ok || n < 0 {
 			return nil, mongoerr.New(mongoerr.BadValue, "cursor.batchSize must not be negative")
 		}
-		batchSize = n
+		ar.batchSize = n
 	}
-	allowDiskUse, err := argBool(req, "allowDiskUse")
-	if err != nil {
+	if ar.allowDiskUse, err = argBool(req, "allowDiskUse"); err != nil {
 		return nil, err
 	}
 	if err := checkCollation(req); err != nil {
 		return nil, err
 	}
-	vars, err := letVars(req)
+	if ar.vars, err = letVars(req); err != nil {
+		return nil, err
+	}
+	if ar.bypass, err = argBool(req, "bypassDocumentValidation"); err != nil {
+		return nil, err
+	}
+	if ar.writeOpts, _, err = writeOptions(req); err != nil {
+		return nil, err
+	}
+	return ar, nil
+}
+
+// pushdown splits the pipeline into the query the planner runs (leading
+// $match stages, then a leading $sort with a following $limit) and the
+// rest.
+func pushdown(req *Request, p *aggregate.Pipeline, vars *expr.Vars, allowDiskUse bool) (*planner.Query, *aggregate.Pipeline, error) {
+	filter, rest := p.LeadingMatch()
+	q := &planner.Query{Filter: filter, Vars: vars, AllowDiskUse: allowDiskUse}
+	if err := queryHints(req, q); err != nil {
+		return nil, nil, err
+	}
+	if sort, r := rest.LeadingSort(); sort != nil {
+		q.Sort, rest = sort, r
+		if n, ok := rest.LeadingLimit(); ok {
+			// The $limit stays in the pipeline; applying it twice is
+			// harmless.
+			q.Limit = n
+		}
+	}
+	return q, rest, nil
+}
+
+func aggregateCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
+	ar, err := parseAggregate(req, false)
 	if err != nil {
 		return nil, err
 	}
-	p, err := aggregate.Parse(stages, &aggregate.Options{DB: req.DB, Env: aggEnv{env}, Vars: vars, AllowDiskUse: allowDiskUse})
+	if ar.explain {
+		return explainAggregatePipeline(env, req, ar, planner.VerbosityQueryPlanner)
+	}
+	p, err := ar.parse(env, req)
 	if err != nil {
 		return nil, err
 	}
 	var in aggregate.Source
-	if collectionless {
+	if ar.collectionless || startsWithOwnSource(p) {
 		in = aggregate.SliceSource(nil)
 	} else {
-		filter, rest := p.LeadingMatch()
-		in, err = scanSource(env, req.DB, name, filter)
+		var q *planner.Query
+		if q, p, err = pushdown(req, p, ar.vars, ar.allowDiskUse); err != nil {
+			return nil, err
+		}
+		in, err = scanSource(env, req.DB, ar.coll, q)
 		if err != nil {
 			return nil, err
 		}
-		p = rest
 	}
 	out, err := p.Run(ctx, in)
 	if err != nil {
 		in.Close()
 		return nil, err
 	}
-	nsName := name
-	if collectionless {
+	nsName := ar.coll
+	if ar.collectionless {
 		nsName = "$cmd.aggregate"
 	}
 	// The cursor outlives this request; it must not use the request's context.
 	cur := &Cursor{NS: ns(req.DB, nsName), Iter: &sourceIter{ctx: context.WithoutCancel(ctx), src: out}}
-	return firstBatch(env, cur, batchSize, false)
+	return firstBatch(env, cur, ar.batchSize, false)
+}
+
+// startsWithOwnSource reports whether the first stage produces its own
+// documents ($collStats, $indexStats, $documents), so that the collection
+// need not be scanned.
+func startsWithOwnSource(p *aggregate.Pipeline) bool {
+	st := p.Stages()
+	if len(st) == 0 {
+		return false
+	}
+	switch st[0].Name() {
+	case "$collStats", "$indexStats", "$documents":
+		return true
+	}
+	return false
+}
+
+func (ar *aggRequest) parse(env *Env, req *Request) (*aggregate.Pipeline, error) {
+	return aggregate.Parse(ar.stages, &aggregate.Options{DB: req.DB, Coll: ar.coll,
+		Env: aggEnv{env: env, opts: ar.writeOpts, bypass: ar.bypass}, Vars: ar.vars, AllowDiskUse: ar.allowDiskUse})
+}
+
+// aggregateExplain explains the aggregate command req (as wrapped by the
+// explain command) with the given verbosity.
+func aggregateExplain(env *Env, req *Request, verbosity string) (bson.D, error) {
+	ar, err := parseAggregate(req, true)
+	if err != nil {
+		return nil, err
+	}
+	return explainAggregatePipeline(env, req, ar, verbosity)
+}
+
+// explainAggregatePipeline describes how the pipeline would run: the part
+// pushed down to the planner (leading $match stages, a leading $sort and
+// its $limit) as a $cursor stage with the planner's explain, then the
+// remaining stages. Nothing is written: $out and $merge are only shown.
+func explainAggregatePipeline(env *Env, req *Request, ar *aggRequest, verbosity string) (bson.D, error) {
+	p, err := ar.parse(env, req)
+	if err != nil {
+		return nil, err
+	}
+	var stages bson.A
+	rest := p
+	if !ar.collectionless && !startsWithOwnSource(p) {
+		var q *planner.Query
+		if q, rest, err = pushdown(req, p, ar.vars, ar.allowDiskUse); err != nil {
+			return nil, err
+		}
+		coll := env.Catalog.Collection(req.DB, ar.coll)
+		snap, err := env.Catalog.Snapshot()
+		if err != nil {
+			return nil, err
+		}
+		ex, err := planner.Explain(snap, coll, ns(req.DB, ar.coll), q, planner.ExplainAggregate, verbosity)
+		snap.Close()
+		if err != nil {
+			return nil, err
+		}
+		if len(rest.Stages()) == 0 {
+			return ex, nil
+		}
+		cursor := bson.D{}
+		for _, e := range ex {
+			if e.Key != "explainVersion" {
+				cursor = append(cursor, e)
+			}
+		}
+		stages = append(stages, bson.D{{Key: "$cursor", Value: cursor}})
+	}
+	for _, s := range rest.Specs() {
+		stages = append(stages, s)
+	}
+	return bson.D{{Key: "explainVersion", Value: "1"}, {Key: "stages", Value: stages}}, nil
 }

@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"io"
 
 	"github.com/cairndb/cairn/internal/bsonutil"
 	"github.com/cairndb/cairn/internal/index"
@@ -66,20 +65,12 @@ func countCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 			n = min(n, limit)
 		}
 	} else {
-		it, err := planner.Find(snap, coll, &planner.Query{Filter: filter, Skip: skip, Limit: limit})
-		if err != nil {
+		q := &planner.Query{Filter: filter, Skip: skip, Limit: limit}
+		if err := queryHints(req, q); err != nil {
 			return nil, err
 		}
-		defer it.Close()
-		for {
-			_, err := it.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return nil, err
-			}
-			n++
+		if n, err = planner.Count(snap, coll, q); err != nil {
+			return nil, err
 		}
 	}
 	return bson.D{{Key: "n", Value: intValue(n)}}, nil
@@ -124,7 +115,11 @@ func distinctCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 			return nil, err
 		}
 		defer snap.Close()
-		docs, err := planner.Matches(snap, coll, &planner.Query{Filter: filter})
+		dq := &planner.Query{Filter: filter}
+		if err := queryHints(req, dq); err != nil {
+			return nil, err
+		}
+		docs, err := planner.Matches(snap, coll, dq)
 		if err != nil {
 			return nil, err
 		}

@@ -59,8 +59,8 @@ func createCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 			return nil, mongoerr.Newf(mongoerr.NotImplemented, "Cairn does not support %s yet (option '%s')", unsupportedCreate[e.Key], e.Key)
 		case createOptions[e.Key]:
 			if e.Key == "validator" {
-				if _, ok := e.Value.(bson.D); !ok {
-					return nil, fieldErr(req.Name, e.Key, "object", e.Value)
+				if err := validateValidatorSpec(e.Value); err != nil {
+					return nil, err
 				}
 			}
 			opts = append(opts, e)
@@ -297,6 +297,11 @@ func collModCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 		switch {
 		case genericFields[e.Key]:
 		case e.Key == "validator" || e.Key == "validationLevel" || e.Key == "validationAction" || e.Key == "changeStreamPreAndPostImages":
+			if e.Key == "validator" {
+				if err := validateValidatorSpec(e.Value); err != nil {
+					return nil, err
+				}
+			}
 			replaced := false
 			for i := range opts {
 				if opts[i].Key == e.Key {

@@ -18,6 +18,7 @@ func init() {
 type deleteStmt struct {
 	q     bson.D
 	limit int64
+	hint  any // index hint, passed to the planner
 }
 
 func parseDeleteStmt(cmd string, d bson.D) (*deleteStmt, error) {
@@ -46,6 +47,7 @@ func parseDeleteStmt(cmd string, d bson.D) (*deleteStmt, error) {
 				return nil, err
 			}
 		case "hint":
+			s.hint = e.Value
 		default:
 			return nil, mongoerr.Newf(mongoerr.Code(40415), "BSON field '%s.deletes.%s' is an unknown field.", cmd, e.Key)
 		}
@@ -63,7 +65,7 @@ func runDelete(w *catalog.Writer, coll *catalog.Collection, s *deleteStmt, sort 
 	if coll == nil {
 		return 0, nil, nil
 	}
-	docs, err := planner.Matches(w, coll, &planner.Query{Filter: s.q, Sort: sort, Limit: s.limit, Vars: vars})
+	docs, err := planner.Matches(w, coll, &planner.Query{Filter: s.q, Sort: sort, Limit: s.limit, Vars: vars, Hint: s.hint})
 	if err != nil {
 		return 0, nil, err
 	}

@@ -15,6 +15,8 @@ type Env struct {
 	Cursors CursorStore
 	Info    *ServerInfo
 	Logger  *slog.Logger
+	// FailPoints is set when test commands are enabled.
+	FailPoints *FailPoints
 }
 
 // ServerInfo is the server's identity and configuration as commands report

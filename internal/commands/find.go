@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"io"
+	"strconv"
 
 	"github.com/cairndb/cairn/internal/bsonutil"
 	"github.com/cairndb/cairn/internal/catalog"
@@ -19,7 +20,10 @@ func init() {
 
 const (
 	defaultFirstBatch = 101
-	maxBatchBytes     = 16 * 1024 * 1024
+	// maxBatchBytes bounds a batch so that the whole reply (the documents,
+	// their array element headers and the cursor envelope) stays within
+	// the 16 MiB BSON limit.
+	maxBatchBytes = 16*1024*1024 - 64*1024
 )
 
 // snapIter closes its snapshot with the iterator.
@@ -110,6 +114,9 @@ func findCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	}
 	q := &planner.Query{Filter: filter, Sort: sortSpec, Projection: projection, Skip: skip, Limit: limit,
 		Vars: vars, AllowDiskUse: allowDiskUse}
+	if err := queryHints(req, q); err != nil {
+		return nil, err
+	}
 	var it DocIterator = emptyIter{}
 	coll := env.Catalog.Collection(req.DB, name)
 	snap, err := env.Catalog.Snapshot()
@@ -173,11 +180,13 @@ func fillBatch(c *Cursor, n int64) (batch bson.A, done bool, err error) {
 				return nil, false, err
 			}
 		}
-		if len(batch) > 0 && size+len(doc) > maxBatchBytes {
+		// Each array element costs a type byte, its decimal index and a NUL.
+		elem := len(doc) + 2 + len(strconv.Itoa(len(batch)))
+		if len(batch) > 0 && size+elem > maxBatchBytes {
 			c.Pending = doc
 			return batch, false, nil
 		}
-		size += len(doc)
+		size += elem
 		batch = append(batch, doc)
 		c.Returned++
 	}

@@ -82,10 +82,16 @@ func findAndModifyCmd(ctx context.Context, env *Env, req *Request) (bson.D, erro
 	var stmt *updateStmt
 	if !remove {
 		stmtDoc := bson.D{{Key: "q", Value: q}, {Key: "u", Value: uSpec}, {Key: "upsert", Value: upsert}}
+		if h, ok := req.Arg("hint"); ok {
+			stmtDoc = append(stmtDoc, bson.E{Key: "hint", Value: h})
+		}
 		if af, ok := req.Arg("arrayFilters"); ok {
 			stmtDoc = append(stmtDoc, bson.E{Key: "arrayFilters", Value: af})
 		}
 		if stmt, err = parseUpdateStmt(req.Name, stmtDoc, vars); err != nil {
+			return nil, err
+		}
+		if stmt.bypass, err = argBool(req, "bypassDocumentValidation"); err != nil {
 			return nil, err
 		}
 	}
@@ -95,7 +101,7 @@ func findAndModifyCmd(ctx context.Context, env *Env, req *Request) (bson.D, erro
 		value, leo = nil, nil
 		var out bson.D
 		if remove {
-			n, docs, err := runDelete(w, coll, &deleteStmt{q: q, limit: 1}, sortSpec, vars)
+			n, docs, err := runDelete(w, coll, &deleteStmt{q: q, limit: 1, hint: hintArg(req)}, sortSpec, vars)
 			if err != nil {
 				return err
 			}

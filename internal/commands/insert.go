@@ -20,6 +20,10 @@ func insertCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	if err := checkFields(req, "documents", "ordered", "bypassDocumentValidation"); err != nil {
 		return nil, err
 	}
+	bypass, err := argBool(req, "bypassDocumentValidation")
+	if err != nil {
+		return nil, err
+	}
 	docs, err := docsArg(req, "documents")
 	if err != nil {
 		return nil, err
@@ -44,8 +48,12 @@ func insertCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	n := 0
 	err = writeColl(ctx, env, req.DB, name, true, opts, func(w *catalog.Writer, coll *catalog.Collection) error {
 		n, writeErrs = 0, nil
+		v, err := newValidator(coll, bypass)
+		if err != nil {
+			return err
+		}
 		for i, d := range docs {
-			err := insertOne(w, coll, d)
+			err := insertOne(w, coll, d, v)
 			if err == nil {
 				n++
 				continue
@@ -70,7 +78,7 @@ func insertCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	return reply, nil
 }
 
-func insertOne(w *catalog.Writer, coll *catalog.Collection, d bson.D) error {
+func insertOne(w *catalog.Writer, coll *catalog.Collection, d bson.D, v *docValidator) error {
 	if err := validateStoredFieldNames(d); err != nil {
 		return err
 	}
@@ -78,15 +86,73 @@ func insertOne(w *catalog.Writer, coll *catalog.Collection, d bson.D) error {
 	if err != nil {
 		return err
 	}
+	if err := v.check(doc, nil); err != nil {
+		return err
+	}
 	return w.Insert(coll, doc)
 }
 
-// validateStoredFieldNames rejects top-level field names that MongoDB does
-// not store: $-prefixed names (other than DBRef fields inside documents).
+// validateStoredFieldNames applies MongoDB 5.0+'s storage rules: field
+// names may start with '$' and contain '.', except inside _id, whose
+// embedded documents may not have '$'-prefixed fields.
 func validateStoredFieldNames(d bson.D) error {
+	if depth(d, 0) > maxNestingDepth {
+		return mongoerr.Newf(mongoerr.Overflow, "Document exceeds maximum nesting depth of %d", maxNestingDepth)
+	}
 	for _, e := range d {
-		if len(e.Key) > 0 && e.Key[0] == '$' {
-			return mongoerr.Newf(mongoerr.BadValue, "Document can't have $ prefixed field names: %s", e.Key)
+		if e.Key == "_id" {
+			return checkIDFieldNames(e.Value)
+		}
+	}
+	return nil
+}
+
+// maxNestingDepth is how deeply documents and arrays may nest in a stored
+// document (MongoDB's limit for stored documents).
+const maxNestingDepth = 100
+
+// depth returns the nesting depth of v below level (a top-level document
+// is at depth 1), stopping early once past the limit.
+func depth(v any, level int) int {
+	if level > maxNestingDepth {
+		return level
+	}
+	deepest := level
+	switch x := v.(type) {
+	case bson.D:
+		deepest = level + 1
+		for _, e := range x {
+			if d := depth(e.Value, level+1); d > deepest {
+				deepest = d
+			}
+		}
+	case bson.A:
+		deepest = level + 1
+		for _, e := range x {
+			if d := depth(e, level+1); d > deepest {
+				deepest = d
+			}
+		}
+	}
+	return deepest
+}
+
+func checkIDFieldNames(v any) error {
+	switch x := v.(type) {
+	case bson.D:
+		for _, e := range x {
+			if len(e.Key) > 0 && e.Key[0] == '$' {
+				return mongoerr.Newf(mongoerr.DollarPrefixedFieldName, "_id fields may not contain '$'-prefixed fields: %s is not valid for storage.", e.Key)
+			}
+			if err := checkIDFieldNames(e.Value); err != nil {
+				return err
+			}
+		}
+	case bson.A:
+		for _, e := range x {
+			if err := checkIDFieldNames(e); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -24,6 +24,8 @@ type updateStmt struct {
 	multi  bool
 	upsert bool
 	vars   *expr.Vars
+	hint   any // index hint, passed to the planner
+	bypass bool
 }
 
 func parseUpdateStmt(cmd string, d bson.D, vars *expr.Vars) (*updateStmt, error) {
@@ -65,7 +67,9 @@ func parseUpdateStmt(cmd string, d bson.D, vars *expr.Vars) (*updateStmt, error)
 			if err := collationOK(c); err != nil {
 				return nil, err
 			}
-		case "hint", "upsertSupplied", "sort":
+		case "hint":
+			s.hint = e.Value
+		case "upsertSupplied":
 		case "c":
 			c, ok := e.Value.(bson.D)
 			if !ok {
@@ -112,8 +116,12 @@ type updateResult struct {
 func runUpdate(w *catalog.Writer, coll *catalog.Collection, s *updateStmt, sort bson.D, wantDocs bool) (updateResult, error) {
 	var res updateResult
 	now := bson.NewDateTimeFromTime(time.Now())
+	v, err := newValidator(coll, s.bypass)
+	if err != nil {
+		return res, err
+	}
 	if coll != nil {
-		q := &planner.Query{Filter: s.q, Sort: sort, Vars: s.vars}
+		q := &planner.Query{Filter: s.q, Sort: sort, Vars: s.vars, Hint: s.hint}
 		if !s.multi {
 			q.Limit = 1
 		}
@@ -134,6 +142,9 @@ func runUpdate(w *catalog.Writer, coll *catalog.Collection, s *updateStmt, sort 
 				continue
 			}
 			if err := validateStoredFieldNames(nd); err != nil {
+				return res, err
+			}
+			if err := v.check(nd, d.D); err != nil {
 				return res, err
 			}
 			if err := w.Replace(coll, d.Raw, nd); err != nil {
@@ -161,6 +172,9 @@ func runUpdate(w *catalog.Writer, coll *catalog.Collection, s *updateStmt, sort 
 		return res, err
 	}
 	if err := validateStoredFieldNames(nd); err != nil {
+		return res, err
+	}
+	if err := v.check(nd, nil); err != nil {
 		return res, err
 	}
 	if err := w.Insert(coll, nd); err != nil {
@@ -199,6 +213,10 @@ func updateCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	if err != nil {
 		return nil, err
 	}
+	bypass, err := argBool(req, "bypassDocumentValidation")
+	if err != nil {
+		return nil, err
+	}
 	if len(stmts) == 0 {
 		return nil, mongoerr.New(mongoerr.InvalidLength, "Write batch sizes must be between 1 and 100000. Got 0 operations.")
 	}
@@ -207,8 +225,9 @@ func updateCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	parseErrs := make([]error, len(stmts))
 	for i, st := range stmts {
 		parsed[i], parseErrs[i] = parseUpdateStmt(req.Name, st, vars)
-		if parsed[i] != nil && parsed[i].upsert {
-			create = true
+		if parsed[i] != nil {
+			parsed[i].bypass = bypass
+			create = create || parsed[i].upsert
 		}
 	}
 	var n, nModified int

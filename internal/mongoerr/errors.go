@@ -82,6 +82,9 @@ const (
 	Location16410                            Code = 16410
 	Location16554                            Code = 16554
 	ShutdownInProgress                       Code = 91
+	ConversionFailure                        Code = 241
+	OutOfDiskSpace                           Code = 14031
+	IncompatibleCollationVersion             Code = 161
 )
 
 var codeNames = map[Code]string{
@@ -151,6 +154,9 @@ var codeNames = map[Code]string{
 	BSONObjectTooLarge:                       "BSONObjectTooLarge",
 	ExceededMemoryLimit:                      "ExceededMemoryLimit",
 	ShutdownInProgress:                       "ShutdownInProgress",
+	ConversionFailure:                        "ConversionFailure",
+	OutOfDiskSpace:                           "OutOfDiskSpace",
+	IncompatibleCollationVersion:             "IncompatibleCollationVersion",
 }
 
 // Name returns MongoDB's codeName for c. Codes that MongoDB reports as

@@ -3,9 +3,8 @@ package planner
 import (
 	"fmt"
 	"io"
-	"sort"
+	"time"
 
-	"github.com/cairndb/cairn/internal/bsonutil"
 	"github.com/cairndb/cairn/internal/catalog"
 	"github.com/cairndb/cairn/internal/expr"
 	"github.com/cairndb/cairn/internal/mongoerr"
@@ -18,7 +17,15 @@ import (
 type Source interface {
 	FindID(coll *catalog.Collection, id any) (bson.Raw, error)
 	Scan(coll *catalog.Collection, reverse bool) (*catalog.RecordIter, error)
+	ScanIndex(coll *catalog.Collection, ix *catalog.Index, lower, upper []byte, reverse bool) (*catalog.IndexIter, error)
+	FetchEncoded(coll *catalog.Collection, encID []byte) (bson.Raw, error)
+	IndexMultikey(coll *catalog.Collection, ix *catalog.Index) (bool, error)
 }
+
+var (
+	_ Source = (*catalog.Snap)(nil)
+	_ Source = (*catalog.Writer)(nil)
+)
 
 // Query describes what to read.
 type Query struct {
@@ -31,10 +38,17 @@ type Query struct {
 	// MaxSortBytes bounds an in-memory sort (0 = 100 MiB).
 	MaxSortBytes int64
 	AllowDiskUse bool
+	// Hint is nil, an index name (string) or a key pattern (bson.D);
+	// {$natural: 1 | -1} forces a collection scan.
+	Hint any
+	// Min and Max bound the hinted index's keys ([Min, Max)); they
+	// require Hint, as in MongoDB.
+	Min, Max bson.D
 }
 
 // Doc is a matched document: its stored bytes, decoded form and the array
-// position that matched (for the positional operator).
+// position that matched (for the positional operator). Raw is nil for a
+// document built from index keys (a covered query).
 type Doc struct {
 	Raw      bson.Raw
 	D        bson.D
@@ -47,23 +61,79 @@ type Iterator interface {
 	Close() error
 }
 
+// prepared is a planned and opened query.
+type prepared struct {
+	sol  *solution
+	it   docIter
+	proj *query.Projection
+}
+
+func prepare(src Source, coll *catalog.Collection, q *Query, count bool) (*prepared, error) {
+	m, err := query.NewMatcher(q.Filter, &query.Options{Vars: q.Vars})
+	if err != nil {
+		return nil, err
+	}
+	if len(q.Sort) > 0 {
+		if _, err := query.NewSort(q.Sort); err != nil {
+			return nil, err
+		}
+	}
+	if q.Skip < 0 {
+		return nil, mongoerr.New(mongoerr.BadValue, "skip value must be non-negative")
+	}
+	p := &prepared{}
+	if len(q.Projection) > 0 && !count {
+		if p.proj, err = query.NewProjection(q.Projection, &query.Options{Vars: q.Vars}); err != nil {
+			return nil, err
+		}
+	}
+	p.sol, err = plan(src, coll, q, m, count)
+	if err != nil {
+		return nil, err
+	}
+	x := &executor{src: src, coll: coll, q: q, m: m}
+	if count && p.sol.root.child() != nil && bottom(p.sol.root).stage == stageCountScan {
+		return p, nil
+	}
+	p.it, err = x.docs(p.sol.root)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// bottom returns the access stage of a linear plan.
+func bottom(n *node) *node {
+	for len(n.children) == 1 && n.stage != stageFetch {
+		n = n.children[0]
+	}
+	return n
+}
+
 // Matches runs the filter (and sort, skip, limit) of q over coll and returns
 // the matching documents, without projection. It is what update, delete and
 // findAndModify use to find their targets.
 func Matches(src Source, coll *catalog.Collection, q *Query) ([]Doc, error) {
-	it, err := open(src, coll, q)
+	qq := *q
+	qq.Projection = nil
+	p, err := prepare(src, coll, &qq, false)
 	if err != nil {
 		return nil, err
 	}
-	defer it.close()
+	defer p.it.close()
 	var out []Doc
 	for {
-		d, err := it.next()
+		d, err := p.it.next()
 		if err == io.EOF {
 			return out, nil
 		}
 		if err != nil {
 			return nil, err
+		}
+		if d.Raw == nil {
+			if d.Raw, err = bson.Marshal(d.D); err != nil {
+				return nil, err
+			}
 		}
 		out = append(out, d)
 	}
@@ -71,19 +141,69 @@ func Matches(src Source, coll *catalog.Collection, q *Query) ([]Doc, error) {
 
 // Find plans and runs q, returning an iterator over the projected results.
 func Find(src Source, coll *catalog.Collection, q *Query) (Iterator, error) {
-	var proj *query.Projection
-	if len(q.Projection) > 0 {
-		var err error
-		proj, err = query.NewProjection(q.Projection, &query.Options{Vars: q.Vars})
-		if err != nil {
-			return nil, err
-		}
-	}
-	it, err := open(src, coll, q)
+	p, err := prepare(src, coll, q, false)
 	if err != nil {
 		return nil, err
 	}
-	return &projectIter{in: it, proj: proj}, nil
+	return &projectIter{in: p.it, proj: p.proj}, nil
+}
+
+// Count returns the number of documents q matches (after skip and
+// limit). When an index expresses the filter exactly it counts index keys
+// without reading documents.
+func Count(src Source, coll *catalog.Collection, q *Query) (int64, error) {
+	qq := *q
+	qq.Projection, qq.Sort = nil, nil
+	p, err := prepare(src, coll, &qq, true)
+	if err != nil {
+		return 0, err
+	}
+	return p.count(src, coll, &qq)
+}
+
+func (p *prepared) count(src Source, coll *catalog.Collection, q *Query) (int64, error) {
+	var n int64
+	if p.it == nil {
+		acc := bottom(p.sol.root)
+		x := &executor{src: src, coll: coll, q: q}
+		it, err := x.entries(acc)
+		if err != nil {
+			return 0, err
+		}
+		defer it.close()
+		for {
+			_, err := it.next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return 0, err
+			}
+			n++
+		}
+		n = max(n-q.Skip, 0)
+		if q.Limit > 0 {
+			n = min(n, q.Limit)
+		}
+		for c := p.sol.root; c != nil; c = c.child() {
+			if c == acc {
+				break
+			}
+			c.nReturned = n
+		}
+		return n, nil
+	}
+	defer p.it.close()
+	for {
+		_, err := p.it.next()
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		n++
+	}
 }
 
 type projectIter struct {
@@ -97,6 +217,9 @@ func (p *projectIter) Next() (bson.Raw, error) {
 		return nil, err
 	}
 	if p.proj == nil {
+		if d.Raw == nil {
+			return bson.Marshal(d.D)
+		}
 		return d.Raw, nil
 	}
 	out, err := p.proj.Apply(d.D, d.MatchPos)
@@ -111,11 +234,6 @@ func (p *projectIter) Next() (bson.Raw, error) {
 }
 
 func (p *projectIter) Close() error { return p.in.close() }
-
-type docIter interface {
-	next() (Doc, error)
-	close() error
-}
 
 // idEquality returns the _id value a filter pins, if it is {_id: <scalar>}
 // or {_id: {$eq: <scalar>}}.
@@ -138,164 +256,4 @@ func idEquality(filter bson.D) (any, bool) {
 	return v, true
 }
 
-func open(src Source, coll *catalog.Collection, q *Query) (docIter, error) {
-	m, err := query.NewMatcher(q.Filter, &query.Options{Vars: q.Vars})
-	if err != nil {
-		return nil, err
-	}
-	var s *query.Sort
-	if len(q.Sort) > 0 {
-		if s, err = query.NewSort(q.Sort); err != nil {
-			return nil, err
-		}
-	}
-	if q.Skip < 0 {
-		return nil, mongoerr.New(mongoerr.BadValue, "skip value must be non-negative")
-	}
-	var base docIter
-	if coll == nil {
-		base = &sliceIter{}
-	} else if id, ok := idEquality(q.Filter); ok {
-		raw, err := src.FindID(coll, id)
-		if err != nil {
-			return nil, err
-		}
-		var docs []Doc
-		if raw != nil {
-			var d bson.D
-			if err := bson.Unmarshal(raw, &d); err != nil {
-				return nil, err
-			}
-			if ok, pos, err := m.MatchArrayPos(d); err != nil {
-				return nil, err
-			} else if ok {
-				docs = append(docs, Doc{Raw: raw, D: d, MatchPos: pos})
-			}
-		}
-		base = &sliceIter{docs: docs}
-	} else {
-		ri, err := src.Scan(coll, false)
-		if err != nil {
-			return nil, err
-		}
-		base = &scanIter{ri: ri, m: m}
-	}
-	if s != nil {
-		max := q.MaxSortBytes
-		if max == 0 {
-			max = 100 * 1024 * 1024
-		}
-		var docs []keyed
-		var total int64
-		for {
-			d, err := base.next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				base.close()
-				return nil, err
-			}
-			total += int64(len(d.Raw))
-			if total > max && !q.AllowDiskUse {
-				base.close()
-				return nil, mongoerr.New(mongoerr.QueryExceededMemoryLimitNoDiskUseAllowed,
-					"Executor error during find command :: caused by :: Sort exceeded memory limit of 104857600 bytes, but did not opt in to external sorting.")
-			}
-			docs = append(docs, keyed{d, s.Key(d.D)})
-			if q.Limit > 0 && int64(len(docs)) > 2*(q.Limit+q.Skip)+1024 {
-				// Keep memory bounded for top-k: sort and truncate.
-				sortKeyed(s, docs)
-				docs = docs[:q.Limit+q.Skip]
-			}
-		}
-		base.close()
-		sortKeyed(s, docs)
-		out := make([]Doc, len(docs))
-		for i, k := range docs {
-			out[i] = k.doc
-		}
-		base = &sliceIter{docs: out}
-	}
-	return &limitIter{in: base, skip: q.Skip, limit: q.Limit}, nil
-}
-
-type keyed struct {
-	doc Doc
-	key query.SortKey
-}
-
-func sortKeyed(s *query.Sort, docs []keyed) {
-	sort.SliceStable(docs, func(i, j int) bool { return s.CompareKeys(docs[i].key, docs[j].key) < 0 })
-}
-
-type sliceIter struct {
-	docs []Doc
-	i    int
-}
-
-func (s *sliceIter) next() (Doc, error) {
-	if s.i >= len(s.docs) {
-		return Doc{}, io.EOF
-	}
-	d := s.docs[s.i]
-	s.docs[s.i] = Doc{}
-	s.i++
-	return d, nil
-}
-
-func (s *sliceIter) close() error { return nil }
-
-type scanIter struct {
-	ri *catalog.RecordIter
-	m  *query.Matcher
-}
-
-func (s *scanIter) next() (Doc, error) {
-	for {
-		raw, err := s.ri.Next()
-		if err != nil {
-			return Doc{}, err
-		}
-		var d bson.D
-		if err := bson.Unmarshal(raw, &d); err != nil {
-			return Doc{}, fmt.Errorf("planner: decode stored document: %w", err)
-		}
-		ok, pos, err := s.m.MatchArrayPos(d)
-		if err != nil {
-			return Doc{}, err
-		}
-		if ok {
-			return Doc{Raw: raw, D: d, MatchPos: pos}, nil
-		}
-	}
-}
-
-func (s *scanIter) close() error { return s.ri.Close() }
-
-type limitIter struct {
-	in          docIter
-	skip, limit int64
-	n           int64
-}
-
-func (l *limitIter) next() (Doc, error) {
-	for l.skip > 0 {
-		if _, err := l.in.next(); err != nil {
-			return Doc{}, err
-		}
-		l.skip--
-	}
-	if l.limit > 0 && l.n >= l.limit {
-		return Doc{}, io.EOF
-	}
-	d, err := l.in.next()
-	if err == nil {
-		l.n++
-	}
-	return d, err
-}
-
-func (l *limitIter) close() error { return l.in.close() }
-
-var _ = bsonutil.Missing
+var _ = time.Now

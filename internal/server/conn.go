@@ -28,6 +28,9 @@ type conn struct {
 	busy bool
 
 	nextReqID int32
+
+	// failClose is set when a fail point asks to drop the connection.
+	failClose bool
 }
 
 func (s *Server) newConn(nc net.Conn) *conn {
@@ -62,6 +65,7 @@ func (c *conn) begin() bool {
 		return false
 	}
 	c.busy = true
+	c.s.stats.active.Add(1)
 	_ = c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.ReadTimeout))
 	return true
 }
@@ -71,7 +75,10 @@ func (c *conn) begin() bool {
 func (c *conn) end() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.busy = false
+	if c.busy {
+		c.busy = false
+		c.s.stats.active.Add(-1)
+	}
 	if c.s.closing.Load() {
 		return false
 	}
@@ -82,6 +89,12 @@ func (c *conn) end() bool {
 func (c *conn) serve() {
 	c.log.Debug("connection accepted")
 	defer func() {
+		c.mu.Lock()
+		if c.busy {
+			c.busy = false
+			c.s.stats.active.Add(-1)
+		}
+		c.mu.Unlock()
 		c.nc.Close()
 		c.log.Debug("connection closed")
 	}()
@@ -169,4 +182,3 @@ func (c *conn) handle(msg *wire.Message) ([]byte, bool) {
 		return nil, false
 	}
 }
-

@@ -1,9 +1,12 @@
 package server
 
 import (
+	"syscall"
+
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cairndb/cairn/internal/storage"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -30,6 +33,9 @@ var legacyQueryCommands = map[string]bool{
 func (c *conn) handleMsg(ctx context.Context, msg *wire.Message) ([]byte, bool) {
 	m := msg.Msg
 	reply := c.runMsg(ctx, m)
+	if c.failClose {
+		return nil, false
+	}
 	if m.Flags&wire.MoreToCome != 0 {
 		return nil, true
 	}
@@ -75,7 +81,45 @@ func (c *conn) runMsg(ctx context.Context, m *wire.Msg) bson.D {
 	if !ok {
 		return errorReply(mongoerr.New(codeOpMsgNoDB, "OP_MSG requests require a $db argument"))
 	}
+	if act := c.s.env.FailPoints.Check(body[0].Key, c.appName()); act != nil {
+		if act.BlockMS > 0 {
+			t := time.NewTimer(time.Duration(act.BlockMS) * time.Millisecond)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+			}
+		}
+		if act.Close {
+			c.failClose = true
+			return nil
+		}
+		if act.Err != nil {
+			return errorReply(act.Err)
+		}
+		reply := c.s.runCommand(ctx, c.info, db, body)
+		if act.WriteConcernError != nil {
+			reply = append(reply[:len(reply)-1:len(reply)-1], bson.E{Key: "writeConcernError", Value: act.WriteConcernError}, reply[len(reply)-1])
+		}
+		return reply
+	}
 	return c.s.runCommand(ctx, c.info, db, body)
+}
+
+// appName returns the application name the client gave in its handshake.
+func (c *conn) appName() string {
+	if c.info == nil {
+		return ""
+	}
+	for _, e := range c.info.ClientMetadata {
+		if e.Key == "application" {
+			if d, ok := e.Value.(bson.D); ok {
+				s, _ := lookupString(d, "name")
+				return s
+			}
+		}
+	}
+	return ""
 }
 
 func (c *conn) handleQuery(ctx context.Context, msg *wire.Message) ([]byte, bool) {
@@ -130,6 +174,9 @@ func (s *Server) runCommand(ctx context.Context, cinfo *commands.Conn, db string
 	}
 	name := body[0].Key
 	s.stats.countCommand(name, body)
+	if err := checkAPIVersion(name, body); err != nil {
+		return errorReply(err)
+	}
 	cmd, ok := commands.Lookup(name)
 	if !ok || (cmd.TestOnly && !s.env.Info.EnableTestCommands) {
 		return errorReply(mongoerr.Newf(mongoerr.CommandNotFound, "no such command: '%s'", name))
@@ -158,7 +205,7 @@ func (s *Server) runCommand(ctx context.Context, cinfo *commands.Conn, db string
 		if maxTime && errors.Is(ctx.Err(), context.DeadlineExceeded) && !isMongoErr(err) {
 			err = mongoerr.New(mongoerr.MaxTimeMSExpired, "operation exceeded time limit")
 		}
-		me := mongoerr.As(err)
+		me := mongoerr.As(storageError(err))
 		s.log.Debug("command failed", "cmd", name, "db", db, "code", int32(me.Code), "err", me.Msg)
 		return errorReply(me)
 	}
@@ -169,6 +216,22 @@ func (s *Server) runCommand(ctx context.Context, cinfo *commands.Conn, db string
 		}
 	}
 	return append(out, bson.E{Key: "ok", Value: 1.0})
+}
+
+// storageError gives storage failures their MongoDB codes: a full disk is
+// OutOfDiskSpace (14031); an engine that failed is InternalError with an
+// explicit message.
+func storageError(err error) error {
+	if isMongoErr(err) {
+		return err
+	}
+	switch {
+	case errors.Is(err, syscall.ENOSPC):
+		return mongoerr.Newf(mongoerr.OutOfDiskSpace, "%v", err)
+	case errors.Is(err, storage.ErrFailed):
+		return mongoerr.Newf(mongoerr.InternalError, "%v", err)
+	}
+	return err
 }
 
 func isMongoErr(err error) bool {

@@ -310,3 +310,25 @@ func TestShutdownFinishesInFlight(t *testing.T) {
 	}
 }
 
+func TestRawCommandTooLarge(t *testing.T) {
+	uri, _ := servertest.Start(t, servertest.WithTestCommands())
+	c := dialRaw(t, uri)
+	big := strings.Repeat("x", wire.MaxCommandSize)
+	id := c.msg(0, bson.D{{Key: "cairnTestEcho", Value: 1}, {Key: "big", Value: big}, {Key: "$db", Value: "test"}})
+	if out := c.reply(id); get(out, "code") != int32(10334) {
+		t.Fatalf("oversized command: %v", out)
+	}
+	id = c.msg(0, bson.D{{Key: "ping", Value: 1}, {Key: "$db", Value: "admin"}})
+	if out := c.reply(id); get(out, "ok") != 1.0 {
+		t.Fatalf("ping after oversized command: %v", out)
+	}
+}
+
+func TestRawPartialMessageTimesOut(t *testing.T) {
+	uri, _ := servertest.Start(t, servertest.WithConfig(func(c *server.Config) { c.ReadTimeout = 50 * time.Millisecond }))
+	c := dialRaw(t, uri)
+	body, _ := bson.Marshal(bson.D{{Key: "ping", Value: 1}, {Key: "$db", Value: "admin"}})
+	frame := wire.AppendMsg(nil, 1, 0, 0, body)
+	c.send(frame[:wire.HeaderLen+3]) // header and a few bytes, then stall
+	c.expectClosed()
+}

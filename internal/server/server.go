@@ -150,6 +150,9 @@ func New(cfg Config) (*Server, error) {
 		info.Compressors = append([]string(nil), wire.SupportedCompressors...)
 	}
 	info.EnableTestCommands = info.EnableTestCommands || cfg.EnableTestCommands
+	if info.EnableTestCommands && env.FailPoints == nil {
+		env.FailPoints = &commands.FailPoints{}
+	}
 	info.Stats = s.statsDoc
 	info.ShuttingDown = s.shutdown
 	return s, nil
@@ -174,6 +177,10 @@ func (s *Server) Addr() net.Addr {
 	defer s.mu.Unlock()
 	return s.addr
 }
+
+// Ready is closed once Serve has registered its first listener, after
+// which Addr is non-nil.
+func (s *Server) Ready() <-chan struct{} { return s.addrReady }
 
 // Serve accepts connections on ln until Shutdown. It returns
 // ErrServerClosed after Shutdown and other accept errors otherwise. ln is

@@ -11,6 +11,7 @@ type stats struct {
 	current      atomic.Int64
 	totalCreated atomic.Int64
 	rejected     atomic.Int64
+	active       atomic.Int64 // connections with a request in progress
 
 	bytesIn  atomic.Int64
 	bytesOut atomic.Int64
@@ -70,7 +71,7 @@ func (s *Server) statsDoc() bson.D {
 			{Key: "available", Value: int32(avail)},
 			{Key: "totalCreated", Value: int32(st.totalCreated.Load())},
 			{Key: "rejected", Value: int32(st.rejected.Load())},
-			{Key: "active", Value: int32(cur)},
+			{Key: "active", Value: int32(st.active.Load())},
 		}},
 		{Key: "network", Value: bson.D{
 			{Key: "bytesIn", Value: st.bytesIn.Load()},

@@ -32,7 +32,9 @@ func describeError(err error) errorInfo {
 	info := errorInfo{message: err.Error(), timeout: mongo.IsTimeout(err)}
 	var se mongo.ServerError
 	if errors.As(err, &se) {
-		info.server = true
+		// The Go driver wraps network errors in a CommandError labelled
+		// NetworkError; the unified format counts those as client errors.
+		info.server = !mongo.IsNetworkError(err)
 		info.codes = se.ErrorCodes()
 	}
 	var le mongo.LabeledError

@@ -11,6 +11,10 @@ var (
 	ErrNotFound = errors.New("storage: key not found")
 	// ErrClosed is returned by operations on a closed engine.
 	ErrClosed = errors.New("storage: engine closed")
+	// ErrFailed is returned by every operation of an engine that hit a
+	// fatal storage error (a failed WAL write or sync, a full disk). The
+	// engine refuses reads and writes until the process restarts.
+	ErrFailed = errors.New("storage: engine failed after a fatal storage error; restart required")
 	// ErrConflict is returned by Update when a transaction could not be
 	// serialized and should be retried by the caller.
 	ErrConflict = errors.New("storage: transaction conflict")

@@ -2,7 +2,9 @@ package servertest
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"github.com/cairndb/cairn/internal/storage"
 	"io"
 	"log/slog"
 	"net"
@@ -100,6 +102,11 @@ func start(t testing.TB, opts []Option) (*server.Server, *settings) {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	select {
+	case <-srv.Ready():
+	case err := <-served:
+		t.Fatalf("servertest: serve: %v", err)
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -110,7 +117,9 @@ func start(t testing.TB, opts []Option) (*server.Server, *settings) {
 		if err := cat.Close(); err != nil {
 			t.Errorf("servertest: close catalog: %v", err)
 		}
-		if err := eng.Close(); err != nil {
+		// An engine that failed (an injected disk fault) reports it again
+		// on Close; that is expected, not a test failure.
+		if err := eng.Close(); err != nil && !errors.Is(err, storage.ErrFailed) {
 			t.Errorf("servertest: close engine: %v", err)
 		}
 	})

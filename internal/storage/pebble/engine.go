@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -39,6 +40,7 @@ type Options struct {
 // concurrent use.
 type Engine struct {
 	db   *pebble.DB
+	fail *failState
 	dir  string
 	opts Options
 
@@ -54,6 +56,12 @@ type Engine struct {
 
 	mu        sync.Mutex
 	snapshots map[*snapshot]struct{}
+
+	// commitSeq numbers synced commits (guarded by writeSem); durable is
+	// the snapshot of the newest commit known to be synced (durMu).
+	commitSeq uint64
+	durMu     sync.Mutex
+	durable   *sharedSnap
 }
 
 var (
@@ -78,10 +86,11 @@ func Open(dir string, opts *Options) (*Engine, error) {
 	}
 	cache := pebble.NewCache(o.CacheSize)
 	defer cache.Unref()
+	fs := &failState{}
 	po := &pebble.Options{
 		FS:                 o.FS,
 		Cache:              cache,
-		Logger:             slogLogger{l: o.Logger.With("component", "pebble", "dir", dir)},
+		Logger:             slogLogger{l: o.Logger.With("component", "pebble", "dir", dir), fail: fs},
 		FormatMajorVersion: pebble.FormatNewest,
 		MemTableSize:       o.memTableSize,
 	}
@@ -91,10 +100,13 @@ func Open(dir string, opts *Options) (*Engine, error) {
 	}
 	return &Engine{
 		db:        db,
+		fail:      fs,
 		dir:       dir,
 		opts:      o,
 		writeSem:  make(chan struct{}, 1),
 		snapshots: make(map[*snapshot]struct{}),
+		// What Open recovered is durable.
+		durable: newSharedSnap(db.NewSnapshot(), 0),
 	}, nil
 }
 
@@ -123,7 +135,17 @@ func (e *Engine) Snapshot() (storage.Snapshot, error) {
 		return nil, storage.ErrClosed
 	}
 	defer e.exit()
-	s := &snapshot{e: e, snap: e.db.NewSnapshot(), iters: make(map[*iterator]struct{})}
+	s := &snapshot{e: e, iters: make(map[*iterator]struct{})}
+	if e.fail.get() != nil {
+		// Serve the last state known to be durable (see Fatalf).
+		d := e.durableRef()
+		if d == nil {
+			return nil, e.fail.get()
+		}
+		s.snap, s.shared = d.snap, d
+	} else {
+		s.snap = e.db.NewSnapshot()
+	}
 	e.mu.Lock()
 	e.snapshots[s] = struct{}{}
 	e.mu.Unlock()
@@ -145,28 +167,93 @@ func (e *Engine) Update(ctx context.Context, opts storage.UpdateOptions, fn func
 		return storage.ErrClosed
 	}
 	defer e.exit()
+	if err := e.fail.get(); err != nil {
+		return err
+	}
 
 	select {
 	case e.writeSem <- struct{}{}:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	wrote, err := e.runTxn(opts, fn)
-	if err != nil || !wrote || opts.NoSync || e.opts.syncUnderLock {
+	wrote, snap, err := e.runTxn(opts, fn)
+	if err != nil || !wrote || opts.NoSync {
 		return err
+	}
+	if e.opts.syncUnderLock {
+		e.publishDurable(snap)
+		return nil
 	}
 	// Group commit: wait for a WAL sync that covers our batch. Concurrent
 	// callers' sync requests are coalesced by Pebble's WAL writer.
-	if err := e.db.LogData(nil, pebble.Sync); err != nil {
-		return fmt.Errorf("storage/pebble: sync commit: %w", err)
+	err = e.fail.guard(func() error {
+		if err := e.db.LogData(nil, pebble.Sync); err != nil {
+			return fmt.Errorf("storage/pebble: sync commit: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		snap.unref()
+		return err
 	}
+	e.publishDurable(snap)
 	return nil
+}
+
+// sharedSnap is a reference-counted Pebble snapshot with the commit
+// sequence it was taken after.
+type sharedSnap struct {
+	snap *pebble.Snapshot
+	seq  uint64
+	refs atomic.Int32
+}
+
+func newSharedSnap(snap *pebble.Snapshot, seq uint64) *sharedSnap {
+	s := &sharedSnap{snap: snap, seq: seq}
+	s.refs.Store(1)
+	return s
+}
+
+func (s *sharedSnap) unref() {
+	if s != nil && s.refs.Add(-1) == 0 {
+		_ = s.snap.Close()
+	}
+}
+
+// publishDurable makes snap the engine's durable snapshot if it is newer
+// than the current one: its commit and every earlier one are synced.
+func (e *Engine) publishDurable(snap *sharedSnap) {
+	e.durMu.Lock()
+	old := e.durable
+	if old != nil && old.seq > snap.seq {
+		e.durMu.Unlock()
+		snap.unref()
+		return
+	}
+	e.durable = snap
+	e.durMu.Unlock()
+	old.unref()
+}
+
+// durableRef returns the durable snapshot with a reference taken, or nil.
+func (e *Engine) durableRef() *sharedSnap {
+	e.durMu.Lock()
+	defer e.durMu.Unlock()
+	if e.durable != nil {
+		e.durable.refs.Add(1)
+	}
+	return e.durable
 }
 
 // runTxn runs fn over an indexed batch and commits it, holding the write
 // lock, and releases the lock (even if fn panics). It reports whether
 // anything was committed.
-func (e *Engine) runTxn(opts storage.UpdateOptions, fn func(storage.Txn) error) (wrote bool, err error) {
+//
+// For a synced commit it also returns a snapshot taken right after the
+// commit, under the lock, so that it holds exactly the commits up to this
+// one; once the sync succeeds it becomes the durable snapshot that reads
+// use if the engine fails.
+func (e *Engine) runTxn(opts storage.UpdateOptions, fn func(storage.Txn) error) (wrote bool, snap *sharedSnap, err error) {
 	b := e.db.NewIndexedBatch()
 	t := &txn{b: b, iters: make(map[*iterator]struct{})}
 	defer func() {
@@ -175,20 +262,24 @@ func (e *Engine) runTxn(opts storage.UpdateOptions, fn func(storage.Txn) error) 
 		<-e.writeSem
 	}()
 	if err := fn(t); err != nil {
-		return false, err
+		return false, nil, err
 	}
 	t.finish() // iterators over the batch must be closed before commit
 	if b.Empty() {
-		return false, nil
+		return false, nil, nil
 	}
 	wo := pebble.NoSync
 	if e.opts.syncUnderLock && !opts.NoSync {
 		wo = pebble.Sync
 	}
-	if err := b.Commit(wo); err != nil {
-		return false, fmt.Errorf("storage/pebble: commit: %w", err)
+	if err := e.fail.guard(func() error { return b.Commit(wo) }); err != nil {
+		return false, nil, fmt.Errorf("storage/pebble: commit: %w", err)
 	}
-	return true, nil
+	if opts.NoSync {
+		return true, nil, nil
+	}
+	e.commitSeq++
+	return true, newSharedSnap(e.db.NewSnapshot(), e.commitSeq), nil
 }
 
 // EstimateSize estimates the on-disk bytes used by keys in [lower, upper).
@@ -257,6 +348,17 @@ func (e *Engine) Close() error {
 			errs = append(errs, err)
 		}
 	}
+	e.durMu.Lock()
+	d := e.durable
+	e.durable = nil
+	e.durMu.Unlock()
+	if e.fail.get() != nil {
+		// After a fatal storage error Pebble's state is unusable: flushing
+		// or closing it can panic. Everything acknowledged is in the WAL,
+		// which the next Open replays.
+		return fmt.Errorf("storage/pebble: close %q: %w", e.dir, e.fail.get())
+	}
+	d.unref()
 	if err := e.db.Flush(); err != nil {
 		errs = append(errs, fmt.Errorf("flush: %w", err))
 	}
@@ -270,7 +372,10 @@ func (e *Engine) Close() error {
 }
 
 // slogLogger adapts *slog.Logger to pebble.Logger.
-type slogLogger struct{ l *slog.Logger }
+type slogLogger struct {
+	l    *slog.Logger
+	fail *failState
+}
 
 // Infof logs at Debug level: Pebble reports routine events (WAL replay,
 // flushes, compactions) through it.
@@ -285,8 +390,63 @@ func (s slogLogger) Errorf(format string, args ...any) {
 
 // Fatalf is called by Pebble on unrecoverable internal corruption; Pebble
 // requires that it not return.
+//
+// Cairn is fail-stop for writes: the first fatal error (a WAL write or
+// sync failure, a full disk) marks the engine failed, and from then on
+// every write returns that error until the process restarts and Pebble
+// replays its WAL. Reads go on, served from the durable snapshot: the state
+// as of the newest commit whose sync succeeded. They must not see the live
+// state, because Pebble applies a batch to the memtable before the WAL
+// write that failed, so readers could otherwise see a write that was never
+// acknowledged and will not survive a restart. Fatalf then panics with a
+// value that guard turns back into an error in the committing goroutine.
 func (s slogLogger) Fatalf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	s.l.Error("fatal: " + msg)
-	panic("storage/pebble: fatal: " + msg)
+	s.l.Error("fatal storage error; the engine refuses reads and writes until restart", "err", msg)
+	cause := storage.ErrFailed
+	for _, a := range args {
+		if err, ok := a.(error); ok && errors.Is(err, syscall.ENOSPC) {
+			cause = fmt.Errorf("%w: %w", storage.ErrFailed, syscall.ENOSPC)
+		}
+	}
+	err := fmt.Errorf("storage/pebble: %w: %s", cause, msg)
+	s.fail.set(err)
+	panic(fatalPanic{err})
+}
+
+// fatalPanic is the panic value of Fatalf.
+type fatalPanic struct{ err error }
+
+// failState records the engine's first fatal error.
+type failState struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (f *failState) set(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err == nil {
+		f.err = err
+	}
+}
+
+func (f *failState) get() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err
+}
+
+// guard runs fn, turning a Fatalf panic into the recorded error.
+func (f *failState) guard(fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			fp, ok := p.(fatalPanic)
+			if !ok {
+				panic(p)
+			}
+			err = fp.err
+		}
+	}()
+	return fn()
 }

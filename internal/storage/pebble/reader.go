@@ -54,6 +54,9 @@ func newIter(r pebbleReader, lower, upper []byte, reverse bool) (*iterator, erro
 type snapshot struct {
 	e    *Engine
 	snap *pebble.Snapshot
+	// shared is set when snap belongs to the engine's durable snapshot,
+	// which is reference counted instead of closed.
+	shared *sharedSnap
 
 	mu     sync.Mutex
 	closed bool
@@ -131,7 +134,9 @@ func (s *snapshot) release() error {
 			errs = append(errs, err)
 		}
 	}
-	if err := s.snap.Close(); err != nil {
+	if s.shared != nil {
+		s.shared.unref()
+	} else if err := s.snap.Close(); err != nil {
 		errs = append(errs, err)
 	}
 	s.e.mu.Lock()

@@ -1,0 +1,485 @@
+package planner
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/cairndb/cairn/internal/catalog"
+	"github.com/cairndb/cairn/internal/index"
+	"github.com/cairndb/cairn/internal/query"
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// executor builds iterators for a plan tree.
+type executor struct {
+	src  Source
+	coll *catalog.Collection
+	q    *Query
+	m    *query.Matcher
+}
+
+type docIter interface {
+	next() (Doc, error)
+	close() error
+}
+
+// entry is one index entry: encoded key values, encoded _id and, for the
+// _id index, the record itself.
+type entry struct {
+	key, id []byte
+	rec     bson.Raw
+}
+
+type entryIter interface {
+	next() (entry, error)
+	close() error
+}
+
+// docs returns the documents n produces.
+func (x *executor) docs(n *node) (docIter, error) {
+	switch n.stage {
+	case stageEOF:
+		return &sliceIter{}, nil
+	case stageCollScan:
+		ri, err := x.src.Scan(x.coll, n.direction < 0)
+		if err != nil {
+			return nil, err
+		}
+		return &scanIter{ri: ri, m: x.m, n: n}, nil
+	case stageIDHack:
+		return x.idHack(n)
+	case stageFetch:
+		in, err := x.entries(n.child())
+		if err != nil {
+			return nil, err
+		}
+		return &fetchIter{x: x, in: in, n: n, check: n.filter != nil}, nil
+	case stageIXScan:
+		in, err := x.entries(n)
+		if err != nil {
+			return nil, err
+		}
+		return &coveredIter{x: x, in: in, n: n}, nil
+	case stageSort:
+		in, err := x.docs(n.child())
+		if err != nil {
+			return nil, err
+		}
+		return x.sort(n, in)
+	case stageSkip:
+		in, err := x.docs(n.child())
+		if err != nil {
+			return nil, err
+		}
+		return &limitIter{in: in, skip: n.n, n: n}, nil
+	case stageLimit:
+		in, err := x.docs(n.child())
+		if err != nil {
+			return nil, err
+		}
+		return &limitIter{in: in, limit: n.n, n: n}, nil
+	case stageProjSimp, stageProjDef, stageProjCov, stageCount:
+		in, err := x.docs(n.child())
+		if err != nil {
+			return nil, err
+		}
+		return &countingIter{in: in, n: n}, nil
+	}
+	return nil, fmt.Errorf("planner: stage %s does not produce documents", n.stage)
+}
+
+// entries returns the index entries n produces.
+func (x *executor) entries(n *node) (entryIter, error) {
+	switch n.stage {
+	case stageIXScan, stageCountScan:
+		return &ixIter{x: x, n: n, dedupe: n.multikey}, nil
+	case stageOr:
+		return &orIter{x: x, n: n, seen: map[string]bool{}}, nil
+	}
+	return nil, fmt.Errorf("planner: stage %s does not produce index entries", n.stage)
+}
+
+func (x *executor) idHack(n *node) (docIter, error) {
+	id, _ := idEquality(x.q.Filter)
+	raw, err := x.src.FindID(x.coll, id)
+	if err != nil {
+		return nil, err
+	}
+	var docs []Doc
+	if raw != nil {
+		n.keysExamined++
+		n.docsExamined++
+		var d bson.D
+		if err := bson.Unmarshal(raw, &d); err != nil {
+			return nil, fmt.Errorf("planner: decode stored document: %w", err)
+		}
+		ok, pos, err := x.m.MatchArrayPos(d)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			n.nReturned++
+			docs = append(docs, Doc{Raw: raw, D: d, MatchPos: pos})
+		}
+	}
+	return &sliceIter{docs: docs}, nil
+}
+
+// ---- index scan ----
+
+type ixIter struct {
+	x      *executor
+	n      *node
+	i      int // next range
+	cur    *catalog.IndexIter
+	dedupe bool
+	seen   map[string]bool
+	done   bool
+}
+
+func (it *ixIter) next() (entry, error) {
+	b := it.n.bounds
+	reverse := it.n.direction < 0
+	for !it.done {
+		if it.cur == nil {
+			if it.i >= len(b.ranges) {
+				it.done = true
+				break
+			}
+			r := b.ranges[it.i]
+			if reverse {
+				r = b.ranges[len(b.ranges)-1-it.i]
+			}
+			it.i++
+			cur, err := it.x.src.ScanIndex(it.x.coll, it.n.ix, r.start, r.end, reverse)
+			if err != nil {
+				return entry{}, err
+			}
+			it.cur = cur
+		}
+		if !it.cur.Next() {
+			err := it.cur.Err()
+			it.cur.Close()
+			it.cur = nil
+			if err != nil {
+				return entry{}, err
+			}
+			continue
+		}
+		it.n.keysExamined++
+		key := it.cur.Key()
+		if len(b.check) > 0 {
+			fields, _, err := index.SplitKey(key, b.desc)
+			if err != nil {
+				return entry{}, fmt.Errorf("planner: index %s: %w", it.n.ix.Name, err)
+			}
+			if !b.entryInBounds(fields) {
+				continue
+			}
+		}
+		if it.dedupe {
+			if it.seen == nil {
+				it.seen = map[string]bool{}
+			}
+			if it.seen[string(it.cur.ID())] {
+				continue
+			}
+			it.seen[string(it.cur.ID())] = true
+		}
+		it.n.nReturned++
+		e := entry{key: append([]byte(nil), key...), id: append([]byte(nil), it.cur.ID()...)}
+		if rec := it.cur.Record(); rec != nil {
+			e.rec = append(bson.Raw(nil), rec...)
+		}
+		return e, nil
+	}
+	return entry{}, io.EOF
+}
+
+func (it *ixIter) close() error {
+	if it.cur != nil {
+		err := it.cur.Close()
+		it.cur = nil
+		return err
+	}
+	return nil
+}
+
+// orIter concatenates its children's entries, dropping repeated
+// documents.
+type orIter struct {
+	x    *executor
+	n    *node
+	i    int
+	cur  entryIter
+	seen map[string]bool
+}
+
+func (o *orIter) next() (entry, error) {
+	for {
+		if o.cur == nil {
+			if o.i >= len(o.n.children) {
+				return entry{}, io.EOF
+			}
+			c, err := o.x.entries(o.n.children[o.i])
+			if err != nil {
+				return entry{}, err
+			}
+			o.cur = c
+			o.i++
+		}
+		e, err := o.cur.next()
+		if err == io.EOF {
+			o.cur.close()
+			o.cur = nil
+			continue
+		}
+		if err != nil {
+			return entry{}, err
+		}
+		if o.seen[string(e.id)] {
+			continue
+		}
+		o.seen[string(e.id)] = true
+		o.n.nReturned++
+		return e, nil
+	}
+}
+
+func (o *orIter) close() error {
+	if o.cur != nil {
+		return o.cur.close()
+	}
+	return nil
+}
+
+// ---- fetch ----
+
+type fetchIter struct {
+	x     *executor
+	in    entryIter
+	n     *node
+	check bool
+}
+
+func (f *fetchIter) fetch(e entry) (bson.Raw, error) {
+	if e.rec != nil {
+		return e.rec, nil
+	}
+	return f.x.src.FetchEncoded(f.x.coll, e.id)
+}
+
+func (f *fetchIter) next() (Doc, error) {
+	for {
+		e, err := f.in.next()
+		if err != nil {
+			return Doc{}, err
+		}
+		raw, err := f.fetch(e)
+		if err != nil {
+			return Doc{}, err
+		}
+		if raw == nil {
+			continue // the index and the records disagree; skip
+		}
+		f.n.docsExamined++
+		var d bson.D
+		if err := bson.Unmarshal(raw, &d); err != nil {
+			return Doc{}, fmt.Errorf("planner: decode stored document: %w", err)
+		}
+		// The full filter always decides (it also finds the matched
+		// array position for the positional operator).
+		ok, pos, err := f.x.m.MatchArrayPos(d)
+		if err != nil {
+			return Doc{}, err
+		}
+		if ok {
+			f.n.nReturned++
+			return Doc{Raw: raw, D: d, MatchPos: pos}, nil
+		}
+	}
+}
+
+func (f *fetchIter) close() error { return f.in.close() }
+
+// coveredIter builds documents from index keys. Values whose BSON type the
+// key encoding does not preserve (numbers, null) make it fetch the
+// document instead.
+type coveredIter struct {
+	x  *executor
+	in entryIter
+	n  *node
+}
+
+func (c *coveredIter) next() (Doc, error) {
+	for {
+		e, err := c.in.next()
+		if err != nil {
+			return Doc{}, err
+		}
+		d, ok, err := c.fromKey(e.key)
+		if err != nil {
+			return Doc{}, err
+		}
+		if ok {
+			return Doc{D: d, MatchPos: -1}, nil
+		}
+		raw, err := c.x.src.FetchEncoded(c.x.coll, e.id)
+		if err != nil {
+			return Doc{}, err
+		}
+		if raw == nil {
+			continue
+		}
+		c.n.docsExamined++
+		if err := bson.Unmarshal(raw, &d); err != nil {
+			return Doc{}, fmt.Errorf("planner: decode stored document: %w", err)
+		}
+		matched, pos, err := c.x.m.MatchArrayPos(d)
+		if err != nil {
+			return Doc{}, err
+		}
+		if matched {
+			return Doc{Raw: raw, D: d, MatchPos: pos}, nil
+		}
+	}
+}
+
+func (c *coveredIter) fromKey(key []byte) (bson.D, bool, error) {
+	ix := c.n.ix
+	desc := ix.KeyDesc()
+	d := bson.D{}
+	for i, f := range ix.Fields() {
+		v, n, exact, err := index.DecodeValue(key, desc[i])
+		if err != nil {
+			return nil, false, fmt.Errorf("planner: index %s: %w", ix.Name, err)
+		}
+		if !exact {
+			return nil, false, nil
+		}
+		key = key[n:]
+		d = setPath(d, strings.Split(f, "."), v)
+	}
+	return d, true, nil
+}
+
+// setPath sets a dotted path in d, creating subdocuments.
+func setPath(d bson.D, parts []string, v any) bson.D {
+	for i := range d {
+		if d[i].Key == parts[0] {
+			if len(parts) == 1 {
+				d[i].Value = v
+				return d
+			}
+			sub, _ := d[i].Value.(bson.D)
+			d[i].Value = setPath(sub, parts[1:], v)
+			return d
+		}
+	}
+	if len(parts) == 1 {
+		return append(d, bson.E{Key: parts[0], Value: v})
+	}
+	return append(d, bson.E{Key: parts[0], Value: setPath(bson.D{}, parts[1:], v)})
+}
+
+func (c *coveredIter) close() error { return c.in.close() }
+
+// ---- collection scan ----
+
+type scanIter struct {
+	ri *catalog.RecordIter
+	m  *query.Matcher
+	n  *node
+}
+
+func (s *scanIter) next() (Doc, error) {
+	for {
+		raw, err := s.ri.Next()
+		if err != nil {
+			return Doc{}, err
+		}
+		if s.n != nil {
+			s.n.docsExamined++
+		}
+		var d bson.D
+		if err := bson.Unmarshal(raw, &d); err != nil {
+			return Doc{}, fmt.Errorf("planner: decode stored document: %w", err)
+		}
+		ok, pos, err := s.m.MatchArrayPos(d)
+		if err != nil {
+			return Doc{}, err
+		}
+		if ok {
+			if s.n != nil {
+				s.n.nReturned++
+			}
+			return Doc{Raw: raw, D: d, MatchPos: pos}, nil
+		}
+	}
+}
+
+func (s *scanIter) close() error { return s.ri.Close() }
+
+// ---- small stages ----
+
+type sliceIter struct {
+	docs []Doc
+	i    int
+}
+
+func (s *sliceIter) next() (Doc, error) {
+	if s.i >= len(s.docs) {
+		return Doc{}, io.EOF
+	}
+	d := s.docs[s.i]
+	s.docs[s.i] = Doc{}
+	s.i++
+	return d, nil
+}
+
+func (s *sliceIter) close() error { return nil }
+
+type limitIter struct {
+	in          docIter
+	skip, limit int64
+	count       int64
+	n           *node
+}
+
+func (l *limitIter) next() (Doc, error) {
+	for l.skip > 0 {
+		if _, err := l.in.next(); err != nil {
+			return Doc{}, err
+		}
+		l.skip--
+	}
+	if l.limit > 0 && l.count >= l.limit {
+		return Doc{}, io.EOF
+	}
+	d, err := l.in.next()
+	if err == nil {
+		l.count++
+		if l.n != nil {
+			l.n.nReturned++
+		}
+	}
+	return d, err
+}
+
+func (l *limitIter) close() error { return l.in.close() }
+
+type countingIter struct {
+	in docIter
+	n  *node
+}
+
+func (c *countingIter) next() (Doc, error) {
+	d, err := c.in.next()
+	if err == nil {
+		c.n.nReturned++
+	}
+	return d, err
+}
+
+func (c *countingIter) close() error { return c.in.close() }
