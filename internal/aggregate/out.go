@@ -480,7 +480,13 @@ func (s *mergeStage) mergeOne(t WriteTxn, d bson.D) error {
 	case mergeKeepExisting:
 		return nil
 	case mergeFail:
-		return mongoerr.Newf(mongoerr.DuplicateKey, "$merge failed due to a DuplicateKey error: a document with %s already exists in %s.%s", fmtValue(filter), s.db, s.coll)
+		e := mongoerr.Newf(mongoerr.DuplicateKey, "$merge failed due to a DuplicateKey error: a document with %s already exists in %s.%s", fmtValue(filter), s.db, s.coll)
+		pattern := make(bson.D, len(s.on))
+		for i, f := range s.on {
+			pattern[i] = bson.E{Key: f, Value: int32(1)}
+		}
+		e.Extra = []mongoerr.ExtraField{{Key: "keyPattern", Value: pattern}, {Key: "keyValue", Value: filter}}
+		return e
 	case mergeReplace:
 		nd = d
 	case mergeMerge:

@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"context"
+	"github.com/cairndb/cairn/internal/collation"
 	"time"
 
 	"github.com/cairndb/cairn/internal/bsonutil"
@@ -22,6 +23,9 @@ type Options struct {
 	Env          Env        // may be nil if no stage needs it
 	Vars         *expr.Vars // let variables and $$NOW; nil means fresh
 	AllowDiskUse bool
+	// Collation applies to $match and $sort string comparisons; nil is
+	// the simple (binary) collation.
+	Collation *collation.Collation
 }
 
 // Stage is one compiled pipeline stage.

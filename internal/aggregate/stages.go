@@ -26,7 +26,7 @@ func parseMatch(pc *parseCtx, name string, spec any) (Stage, error) {
 	if !ok {
 		return nil, mongoerr.New(15959, "the match filter must be an expression in an object")
 	}
-	m, err := query.NewMatcher(f, &query.Options{Vars: pc.vars})
+	m, err := query.NewMatcher(f, &query.Options{Vars: pc.vars, Collation: pc.opts.Collation})
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +184,7 @@ func parseSort(pc *parseCtx, name string, spec any) (Stage, error) {
 	if len(d) == 0 {
 		return nil, mongoerr.New(15976, "$sort stage must have at least one sort key")
 	}
-	s, err := query.NewSort(d)
+	s, err := query.NewSortCollation(d, pc.opts.Collation)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/cairndb/cairn/internal/collation"
 	"slices"
 	"time"
 
@@ -333,6 +334,7 @@ type aggRequest struct {
 	writeOpts      storageOpts
 	bypass         bool
 	collectionless bool
+	collation      *collation.Collation
 }
 
 // parseAggregate parses an aggregate command; inExplain is set when it is
@@ -398,7 +400,7 @@ func parseAggregate(req *Request, inExplain bool) (*aggRequest, error) {
 	if ar.allowDiskUse, err = argBool(req, "allowDiskUse"); err != nil {
 		return nil, err
 	}
-	if err := checkCollation(req); err != nil {
+	if ar.collation, err = parseCollationArg(req); err != nil {
 		return nil, err
 	}
 	if ar.vars, err = letVars(req); err != nil {
@@ -489,7 +491,7 @@ func startsWithOwnSource(p *aggregate.Pipeline) bool {
 
 func (ar *aggRequest) parse(env *Env, req *Request) (*aggregate.Pipeline, error) {
 	return aggregate.Parse(ar.stages, &aggregate.Options{DB: req.DB, Coll: ar.coll,
-		Env: aggEnv{env: env, opts: ar.writeOpts, bypass: ar.bypass}, Vars: ar.vars, AllowDiskUse: ar.allowDiskUse})
+		Env: aggEnv{env: env, opts: ar.writeOpts, bypass: ar.bypass}, Vars: ar.vars, AllowDiskUse: ar.allowDiskUse, Collation: ar.collation})
 }
 
 // aggregateExplain explains the aggregate command req (as wrapped by the

@@ -1,7 +1,9 @@
 package commands
 
 import (
+	"errors"
 	"fmt"
+	"github.com/cairndb/cairn/internal/collation"
 	"io"
 	"math"
 	"time"
@@ -149,20 +151,23 @@ func letVars(req *Request) (*expr.Vars, error) {
 	return vars, nil
 }
 
-// checkCollation accepts only the simple collation.
-func checkCollation(req *Request) error {
-	c, ok, err := argDoc(req, "collation")
-	if err != nil || !ok {
-		return err
+// parseCollationArg parses a command's "collation" argument; nil means
+// the simple collation.
+func parseCollationArg(req *Request) (*collation.Collation, error) {
+	v, ok := req.Arg("collation")
+	if !ok {
+		return nil, nil
 	}
-	return collationOK(c)
+	return parseCollationValue(req.Name, "collation", v)
 }
 
-func collationOK(c bson.D) error {
-	if loc, _ := bsonutil.Get(c, "locale").(string); loc != "simple" {
-		return mongoerr.Newf(mongoerr.NotImplemented, "Cairn supports only the simple collation; got %s", bsonutil.Format(c))
+// parseCollationValue parses a collation document found at field.
+func parseCollationValue(cmd, field string, v any) (*collation.Collation, error) {
+	d, ok := v.(bson.D)
+	if !ok {
+		return nil, fieldErr(cmd, field, "object", v)
 	}
-	return nil
+	return collation.Parse(d)
 }
 
 // docsArg reads an array-of-documents argument.
@@ -223,3 +228,19 @@ func drain(it interface{ Next() (bson.Raw, error) }) ([]bson.Raw, error) {
 func ns(db, coll string) string { return fmt.Sprintf("%s.%s", db, coll) }
 
 type storageOpts = storage.UpdateOptions
+
+// idlError marks an error in a command's structure (an unknown or
+// missing field, a field of the wrong type): it fails the whole command,
+// where a per-statement error would be reported in writeErrors.
+type idlError struct{ err error }
+
+func (e idlError) Error() string { return e.err.Error() }
+func (e idlError) Unwrap() error { return e.err }
+
+func idl(err error) error { return idlError{err} }
+
+// isIDLError reports whether err is a structural command error.
+func isIDLError(err error) bool {
+	var ie idlError
+	return errors.As(err, &ie)
+}

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"github.com/cairndb/cairn/internal/collation"
 
 	"github.com/cairndb/cairn/internal/bsonutil"
 	"github.com/cairndb/cairn/internal/index"
@@ -41,9 +42,6 @@ func countCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	}
 	if limit < 0 {
 		limit = -limit
-	}
-	if err := checkCollation(req); err != nil {
-		return nil, err
 	}
 	coll := env.Catalog.Collection(req.DB, name)
 	if coll == nil {
@@ -104,9 +102,6 @@ func distinctCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkCollation(req); err != nil {
-		return nil, err
-	}
 	values := bson.A{}
 	coll := env.Catalog.Collection(req.DB, name)
 	if coll != nil {
@@ -128,7 +123,7 @@ func distinctCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 			if bsonutil.IsMissing(v) {
 				return
 			}
-			k := string(index.AppendValue(nil, v, false))
+			k := string(index.AppendValue(nil, collation.ComparisonKey(dq.Collation, v), false))
 			if !seen[k] {
 				seen[k] = true
 				values = append(values, v)

@@ -223,7 +223,8 @@ func TestCommandErrors(t *testing.T) {
 		{"drop missing index", bson.D{{Key: "dropIndexes", Value: "made"}, {Key: "index", Value: "nope"}}, 27},
 		{"text index refused", bson.D{{Key: "createIndexes", Value: "made"}, {Key: "indexes", Value: bson.A{bson.D{{Key: "key", Value: bson.D{{Key: "t", Value: "text"}}}, {Key: "name", Value: "t"}}}}}, 67},
 		{"aggregate without cursor", bson.D{{Key: "aggregate", Value: "c"}, {Key: "pipeline", Value: bson.A{}}}, 9},
-		{"non-simple collation", bson.D{{Key: "find", Value: "c"}, {Key: "collation", Value: bson.D{{Key: "locale", Value: "fr"}}}}, 238},
+		{"unknown collation locale", bson.D{{Key: "find", Value: "c"}, {Key: "collation", Value: bson.D{{Key: "locale", Value: "xx"}}}}, 2},
+		{"collation without locale", bson.D{{Key: "find", Value: "c"}, {Key: "collation", Value: bson.D{{Key: "strength", Value: 2}}}}, 40414},
 	}
 	ctx := context.Background()
 	if err := db.CreateCollection(ctx, "made"); err != nil {
@@ -323,5 +324,38 @@ func TestAggregateCount(t *testing.T) {
 	}
 	if len(out) != 2 || out[0]["n"] != int32(4) || out[1]["n"] != int32(4) {
 		t.Fatalf("group = %v", out)
+	}
+}
+
+func TestCollation(t *testing.T) {
+	ctx := context.Background()
+	coll := connect(t).Database("coll8n").Collection("c")
+	if _, err := coll.InsertMany(ctx, []any{
+		bson.D{{Key: "_id", Value: 1}, {Key: "x", Value: "ping"}},
+		bson.D{{Key: "_id", Value: 2}, {Key: "x", Value: "PING"}},
+		bson.D{{Key: "_id", Value: 3}, {Key: "x", Value: "pong"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ci := &options.Collation{Locale: "en_US", Strength: 2}
+	n, err := coll.CountDocuments(ctx, bson.D{{Key: "x", Value: "Ping"}}, options.Count().SetCollation(ci))
+	if err != nil || n != 2 {
+		t.Fatalf("case-insensitive count = %d, %v", n, err)
+	}
+	if n, _ := coll.CountDocuments(ctx, bson.D{{Key: "x", Value: "Ping"}}); n != 0 {
+		t.Fatalf("binary count = %d, want 0", n)
+	}
+	var vals []string
+	res := coll.Distinct(ctx, "x", bson.D{}, options.Distinct().SetCollation(ci))
+	if err := res.Decode(&vals); err != nil || len(vals) != 2 {
+		t.Fatalf("distinct with collation = %v, %v", vals, err)
+	}
+	ur, err := coll.UpdateMany(ctx, bson.D{{Key: "x", Value: "PiNg"}}, bson.D{{Key: "$set", Value: bson.D{{Key: "y", Value: 1}}}}, options.UpdateMany().SetCollation(ci))
+	if err != nil || ur.ModifiedCount != 2 {
+		t.Fatalf("update with collation: %+v, %v", ur, err)
+	}
+	dr, err := coll.DeleteOne(ctx, bson.D{{Key: "x", Value: "PONG"}}, options.DeleteOne().SetCollation(ci))
+	if err != nil || dr.DeletedCount != 1 {
+		t.Fatalf("delete with collation: %+v, %v", dr, err)
 	}
 }

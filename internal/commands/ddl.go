@@ -45,12 +45,12 @@ func createCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 		switch {
 		case genericFields[e.Key]:
 		case e.Key == "collation":
-			d, ok := e.Value.(bson.D)
-			if !ok {
-				return nil, fieldErr(req.Name, e.Key, "object", e.Value)
-			}
-			if err := collationOK(d); err != nil {
+			c, err := parseCollationValue(req.Name, e.Key, e.Value)
+			if err != nil {
 				return nil, err
+			}
+			if c != nil {
+				return nil, mongoerr.New(mongoerr.NotImplemented, "Cairn does not support a collection default collation yet; pass collation on each operation")
 			}
 		case unsupportedCreate[e.Key] != "":
 			if e.Key == "capped" && !bsonutil.IsTruthy(e.Value) {

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"github.com/cairndb/cairn/internal/collation"
 
 	"github.com/cairndb/cairn/internal/bsonutil"
 	"github.com/cairndb/cairn/internal/catalog"
@@ -19,6 +20,8 @@ type deleteStmt struct {
 	q     bson.D
 	limit int64
 	hint  any // index hint, passed to the planner
+	// collation is the statement's collation (nil: simple).
+	collation *collation.Collation
 }
 
 func parseDeleteStmt(cmd string, d bson.D) (*deleteStmt, error) {
@@ -29,7 +32,7 @@ func parseDeleteStmt(cmd string, d bson.D) (*deleteStmt, error) {
 		case "q":
 			q, ok := e.Value.(bson.D)
 			if !ok {
-				return nil, fieldErr(cmd+".deletes", "q", "object", e.Value)
+				return nil, idl(fieldErr(cmd+".deletes", "q", "object", e.Value))
 			}
 			s.q = q
 		case "limit":
@@ -39,24 +42,22 @@ func parseDeleteStmt(cmd string, d bson.D) (*deleteStmt, error) {
 			}
 			s.limit, hasLimit = n, true
 		case "collation":
-			c, ok := e.Value.(bson.D)
-			if !ok {
-				return nil, fieldErr(cmd+".deletes", "collation", "object", e.Value)
-			}
-			if err := collationOK(c); err != nil {
+			c, err := parseCollationValue(cmd+".deletes", "collation", e.Value)
+			if err != nil {
 				return nil, err
 			}
+			s.collation = c
 		case "hint":
 			s.hint = e.Value
 		default:
-			return nil, mongoerr.Newf(mongoerr.Code(40415), "BSON field '%s.deletes.%s' is an unknown field.", cmd, e.Key)
+			return nil, idl(mongoerr.Newf(mongoerr.Code(40415), "BSON field '%s.deletes.%s' is an unknown field.", cmd, e.Key))
 		}
 	}
 	if s.q == nil {
-		return nil, mongoerr.Newf(mongoerr.Code(40414), "BSON field '%s.deletes.q' is missing but a required field", cmd)
+		return nil, idl(mongoerr.Newf(mongoerr.Code(40414), "BSON field '%s.deletes.q' is missing but a required field", cmd))
 	}
 	if !hasLimit {
-		return nil, mongoerr.Newf(mongoerr.Code(40414), "BSON field '%s.deletes.limit' is missing but a required field", cmd)
+		return nil, idl(mongoerr.Newf(mongoerr.Code(40414), "BSON field '%s.deletes.limit' is missing but a required field", cmd))
 	}
 	return s, nil
 }
@@ -65,7 +66,7 @@ func runDelete(w *catalog.Writer, coll *catalog.Collection, s *deleteStmt, sort 
 	if coll == nil {
 		return 0, nil, nil
 	}
-	docs, err := planner.Matches(w, coll, &planner.Query{Filter: s.q, Sort: sort, Limit: s.limit, Vars: vars, Hint: s.hint})
+	docs, err := planner.Matches(w, coll, &planner.Query{Filter: s.q, Sort: sort, Limit: s.limit, Vars: vars, Hint: s.hint, Collation: s.collation})
 	if err != nil {
 		return 0, nil, err
 	}
@@ -108,10 +109,18 @@ func deleteCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	}
 	var n int
 	var writeErrs bson.A
+	parsed := make([]*deleteStmt, len(stmts))
+	parseErrs := make([]error, len(stmts))
+	for i, st := range stmts {
+		parsed[i], parseErrs[i] = parseDeleteStmt(req.Name, st)
+		if isIDLError(parseErrs[i]) {
+			return nil, parseErrs[i]
+		}
+	}
 	err = writeColl(ctx, env, req.DB, name, false, opts, func(w *catalog.Writer, coll *catalog.Collection) error {
 		n, writeErrs = 0, nil
-		for i, st := range stmts {
-			s, err := parseDeleteStmt(req.Name, st)
+		for i := range stmts {
+			s, err := parsed[i], parseErrs[i]
 			var k int
 			if err == nil {
 				k, _, err = runDelete(w, coll, s, nil, vars)

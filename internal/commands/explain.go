@@ -29,6 +29,9 @@ func queryHints(req *Request, q *planner.Query) error {
 	if q.Max, _, err = argDoc(req, "max"); err != nil {
 		return err
 	}
+	if q.Collation, err = parseCollationArg(req); err != nil {
+		return err
+	}
 	return nil
 }
 

@@ -102,9 +102,6 @@ func findCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkCollation(req); err != nil {
-		return nil, err
-	}
 	if tailable, _ := argBool(req, "tailable"); tailable {
 		return nil, mongoerr.New(mongoerr.BadValue, "error processing query: tailable cursor requested on non capped collection")
 	}
@@ -112,7 +109,11 @@ func findCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	if err != nil {
 		return nil, err
 	}
-	q := &planner.Query{Filter: filter, Sort: sortSpec, Projection: projection, Skip: skip, Limit: limit,
+	returnKey, err := argBool(req, "returnKey")
+	if err != nil {
+		return nil, err
+	}
+	q := &planner.Query{ReturnKey: returnKey, Filter: filter, Sort: sortSpec, Projection: projection, Skip: skip, Limit: limit,
 		Vars: vars, AllowDiskUse: allowDiskUse}
 	if err := queryHints(req, q); err != nil {
 		return nil, err

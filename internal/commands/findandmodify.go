@@ -51,9 +51,6 @@ func findAndModifyCmd(ctx context.Context, env *Env, req *Request) (bson.D, erro
 	if err != nil {
 		return nil, err
 	}
-	if err := checkCollation(req); err != nil {
-		return nil, err
-	}
 	uSpec, hasUpdate := req.Arg("update")
 	switch {
 	case remove && hasUpdate:
@@ -88,6 +85,9 @@ func findAndModifyCmd(ctx context.Context, env *Env, req *Request) (bson.D, erro
 		if af, ok := req.Arg("arrayFilters"); ok {
 			stmtDoc = append(stmtDoc, bson.E{Key: "arrayFilters", Value: af})
 		}
+		if c, ok := req.Arg("collation"); ok {
+			stmtDoc = append(stmtDoc, bson.E{Key: "collation", Value: c})
+		}
 		if stmt, err = parseUpdateStmt(req.Name, stmtDoc, vars); err != nil {
 			return nil, err
 		}
@@ -95,13 +95,17 @@ func findAndModifyCmd(ctx context.Context, env *Env, req *Request) (bson.D, erro
 			return nil, err
 		}
 	}
+	coll8n, err := parseCollationArg(req)
+	if err != nil {
+		return nil, err
+	}
 	var value any = nil
 	var leo bson.D
 	err = writeColl(ctx, env, req.DB, name, upsert, opts, func(w *catalog.Writer, coll *catalog.Collection) error {
 		value, leo = nil, nil
 		var out bson.D
 		if remove {
-			n, docs, err := runDelete(w, coll, &deleteStmt{q: q, limit: 1, hint: hintArg(req)}, sortSpec, vars)
+			n, docs, err := runDelete(w, coll, &deleteStmt{q: q, limit: 1, hint: hintArg(req), collation: coll8n}, sortSpec, vars)
 			if err != nil {
 				return err
 			}

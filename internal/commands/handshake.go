@@ -98,6 +98,11 @@ func helloCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 		return nil, err
 	}
 
+	// The reply carries no topologyVersion, so drivers monitor Cairn with
+	// the polling protocol. With topologyVersion they switch to streaming
+	// (awaitable hello); Cairn does not stream hello replies (moreToCome),
+	// and after a state-change error the Go driver then waits out a whole
+	// maxAwaitTimeMS before it re-checks the server.
 	var out bson.D
 	if req.Name == "hello" {
 		out = append(out, bson.E{Key: "isWritablePrimary", Value: true})
@@ -108,10 +113,6 @@ func helloCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 		out = append(out, bson.E{Key: "helloOk", Value: true})
 	}
 	out = append(out,
-		bson.E{Key: "topologyVersion", Value: bson.D{
-			{Key: "processId", Value: info.ProcessID},
-			{Key: "counter", Value: int64(0)},
-		}},
 		bson.E{Key: "maxBsonObjectSize", Value: int32(hsMaxBSONObjectSize)},
 		bson.E{Key: "maxMessageSizeBytes", Value: int32(hsMaxMessageSizeBytes)},
 		bson.E{Key: "maxWriteBatchSize", Value: int32(hsMaxWriteBatchSize)},

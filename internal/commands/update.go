@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"github.com/cairndb/cairn/internal/collation"
 	"time"
 
 	"github.com/cairndb/cairn/internal/bsonutil"
@@ -26,6 +27,8 @@ type updateStmt struct {
 	vars   *expr.Vars
 	hint   any // index hint, passed to the planner
 	bypass bool
+	// collation is the statement's collation (nil: simple).
+	collation *collation.Collation
 }
 
 func parseUpdateStmt(cmd string, d bson.D, vars *expr.Vars) (*updateStmt, error) {
@@ -38,7 +41,7 @@ func parseUpdateStmt(cmd string, d bson.D, vars *expr.Vars) (*updateStmt, error)
 		case "q":
 			q, ok := e.Value.(bson.D)
 			if !ok {
-				return nil, fieldErr(cmd+".updates", "q", "object", e.Value)
+				return nil, idl(fieldErr(cmd+".updates", "q", "object", e.Value))
 			}
 			s.q = q
 		case "u":
@@ -50,7 +53,7 @@ func parseUpdateStmt(cmd string, d bson.D, vars *expr.Vars) (*updateStmt, error)
 		case "arrayFilters":
 			a, ok := e.Value.(bson.A)
 			if !ok {
-				return nil, fieldErr(cmd+".updates", "arrayFilters", "array", e.Value)
+				return nil, idl(fieldErr(cmd+".updates", "arrayFilters", "array", e.Value))
 			}
 			for _, f := range a {
 				fd, ok := f.(bson.D)
@@ -60,40 +63,38 @@ func parseUpdateStmt(cmd string, d bson.D, vars *expr.Vars) (*updateStmt, error)
 				arrayFilters = append(arrayFilters, fd)
 			}
 		case "collation":
-			c, ok := e.Value.(bson.D)
-			if !ok {
-				return nil, fieldErr(cmd+".updates", "collation", "object", e.Value)
-			}
-			if err := collationOK(c); err != nil {
+			c, err := parseCollationValue(cmd+".updates", "collation", e.Value)
+			if err != nil {
 				return nil, err
 			}
+			s.collation = c
 		case "hint":
 			s.hint = e.Value
 		case "upsertSupplied":
 		case "c":
 			c, ok := e.Value.(bson.D)
 			if !ok {
-				return nil, fieldErr(cmd+".updates", "c", "object", e.Value)
+				return nil, idl(fieldErr(cmd+".updates", "c", "object", e.Value))
 			}
 			for _, ce := range c {
 				s.vars = s.vars.With(ce.Key, ce.Value)
 			}
 		default:
-			return nil, mongoerr.Newf(mongoerr.Code(40415), "BSON field '%s.updates.%s' is an unknown field.", cmd, e.Key)
+			return nil, idl(mongoerr.Newf(mongoerr.Code(40415), "BSON field '%s.updates.%s' is an unknown field.", cmd, e.Key))
 		}
 	}
 	if s.q == nil {
-		return nil, mongoerr.Newf(mongoerr.Code(40414), "BSON field '%s.updates.q' is missing but a required field", cmd)
+		return nil, idl(mongoerr.Newf(mongoerr.Code(40414), "BSON field '%s.updates.q' is missing but a required field", cmd))
 	}
 	if !hasU {
-		return nil, mongoerr.Newf(mongoerr.Code(40414), "BSON field '%s.updates.u' is missing but a required field", cmd)
+		return nil, idl(mongoerr.Newf(mongoerr.Code(40414), "BSON field '%s.updates.u' is missing but a required field", cmd))
 	}
 	switch uSpec.(type) {
 	case bson.D, bson.A:
 	default:
 		return nil, mongoerr.Newf(mongoerr.FailedToParse, "Update argument must be either an object or an array")
 	}
-	u, err := update.Parse(uSpec, &update.Options{ArrayFilters: arrayFilters, Vars: s.vars})
+	u, err := update.Parse(uSpec, &update.Options{ArrayFilters: arrayFilters, Vars: s.vars, Collation: s.collation})
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +122,7 @@ func runUpdate(w *catalog.Writer, coll *catalog.Collection, s *updateStmt, sort 
 		return res, err
 	}
 	if coll != nil {
-		q := &planner.Query{Filter: s.q, Sort: sort, Vars: s.vars, Hint: s.hint}
+		q := &planner.Query{Filter: s.q, Sort: sort, Vars: s.vars, Hint: s.hint, Collation: s.collation}
 		if !s.multi {
 			q.Limit = 1
 		}
@@ -225,6 +226,9 @@ func updateCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	parseErrs := make([]error, len(stmts))
 	for i, st := range stmts {
 		parsed[i], parseErrs[i] = parseUpdateStmt(req.Name, st, vars)
+		if isIDLError(parseErrs[i]) {
+			return nil, parseErrs[i]
+		}
 		if parsed[i] != nil {
 			parsed[i].bypass = bypass
 			create = create || parsed[i].upsert

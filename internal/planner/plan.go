@@ -501,7 +501,7 @@ func plan(src Source, coll *catalog.Collection, q *Query, m *query.Matcher, coun
 	switch {
 	case coll == nil:
 		access = &node{stage: stageEOF}
-	case kind == hintNatural:
+	case kind == hintNatural || q.Collation != nil:
 		access = &node{stage: stageCollScan, filter: q.Filter, direction: natDir}
 	default:
 		a := analyze(q.Filter)

@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"github.com/cairndb/cairn/internal/collation"
 	"io"
 	"time"
 
@@ -44,6 +45,13 @@ type Query struct {
 	// Min and Max bound the hinted index's keys ([Min, Max)); they
 	// require Hint, as in MongoDB.
 	Min, Max bson.D
+	// Collation applies to string comparisons in the filter and sort; nil
+	// is the simple (binary) collation. Index keys are binary, so a query
+	// with a collation runs as a collection scan.
+	Collation *collation.Collation
+	// ReturnKey returns, instead of each document, the key of the index
+	// the plan scans ({} for a collection scan), as find's returnKey.
+	ReturnKey bool
 }
 
 // Doc is a matched document: its stored bytes, decoded form and the array
@@ -69,12 +77,12 @@ type prepared struct {
 }
 
 func prepare(src Source, coll *catalog.Collection, q *Query, count bool) (*prepared, error) {
-	m, err := query.NewMatcher(q.Filter, &query.Options{Vars: q.Vars})
+	m, err := query.NewMatcher(q.Filter, &query.Options{Vars: q.Vars, Collation: q.Collation})
 	if err != nil {
 		return nil, err
 	}
 	if len(q.Sort) > 0 {
-		if _, err := query.NewSort(q.Sort); err != nil {
+		if _, err := query.NewSortCollation(q.Sort, q.Collation); err != nil {
 			return nil, err
 		}
 	}
@@ -83,7 +91,7 @@ func prepare(src Source, coll *catalog.Collection, q *Query, count bool) (*prepa
 	}
 	p := &prepared{}
 	if len(q.Projection) > 0 && !count {
-		if p.proj, err = query.NewProjection(q.Projection, &query.Options{Vars: q.Vars}); err != nil {
+		if p.proj, err = query.NewProjection(q.Projection, &query.Options{Vars: q.Vars, Collation: q.Collation}); err != nil {
 			return nil, err
 		}
 	}
@@ -145,7 +153,32 @@ func Find(src Source, coll *catalog.Collection, q *Query) (Iterator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &projectIter{in: p.it, proj: p.proj}, nil
+	it := &projectIter{in: p.it, proj: p.proj}
+	if q.ReturnKey {
+		it.proj, it.keyOnly = nil, true
+		it.keyPattern = scannedKey(p.sol.root)
+	}
+	return it, nil
+}
+
+// scannedKey returns the key pattern of the index a plan scans, or nil for
+// a collection scan.
+func scannedKey(n *node) bson.D {
+	if n == nil {
+		return nil
+	}
+	switch n.stage {
+	case stageIXScan:
+		return n.ix.Key
+	case stageIDHack:
+		return bson.D{{Key: "_id", Value: int32(1)}}
+	}
+	for _, c := range n.children {
+		if k := scannedKey(c); k != nil {
+			return k
+		}
+	}
+	return nil
 }
 
 // Count returns the number of documents q matches (after skip and
@@ -209,12 +242,27 @@ func (p *prepared) count(src Source, coll *catalog.Collection, q *Query) (int64,
 type projectIter struct {
 	in   docIter
 	proj *query.Projection
+	// keyOnly (returnKey) outputs the keyPattern fields of each document.
+	keyOnly    bool
+	keyPattern bson.D
 }
 
 func (p *projectIter) Next() (bson.Raw, error) {
 	d, err := p.in.next()
 	if err != nil {
 		return nil, err
+	}
+	if p.keyOnly {
+		out := bson.D{}
+		for _, k := range p.keyPattern {
+			vals := query.PathValues(d.D, k.Key)
+			if len(vals) > 0 {
+				out = append(out, bson.E{Key: k.Key, Value: vals[0]})
+			} else {
+				out = append(out, bson.E{Key: k.Key, Value: nil})
+			}
+		}
+		return bson.Marshal(out)
 	}
 	if p.proj == nil {
 		if d.Raw == nil {

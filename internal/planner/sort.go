@@ -39,7 +39,7 @@ func docSize(d Doc) int64 {
 // sorted runs to temporary files and merges them.
 func (x *executor) sort(n *node, in docIter) (docIter, error) {
 	defer in.close()
-	s, err := query.NewSort(n.sortSpec)
+	s, err := query.NewSortCollation(n.sortSpec, x.q.Collation)
 	if err != nil {
 		return nil, err
 	}

@@ -113,9 +113,8 @@ func TestHelloFields(t *testing.T) {
 			if _, ok := get(out, "connectionId").(int32); !ok {
 				t.Errorf("connectionId missing: %v", out)
 			}
-			tv, _ := get(out, "topologyVersion").(bson.D)
-			if _, ok := get(tv, "processId").(bson.ObjectID); !ok {
-				t.Errorf("topologyVersion.processId missing: %v", out)
+			if get(out, "topologyVersion") != nil {
+				t.Errorf("topologyVersion should be absent (polling protocol): %v", out)
 			}
 			if get(out, "saslSupportedMechs") != nil {
 				t.Errorf("saslSupportedMechs should be absent: %v", out)

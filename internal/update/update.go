@@ -2,6 +2,7 @@ package update
 
 import (
 	"fmt"
+	"github.com/cairndb/cairn/internal/collation"
 	"sort"
 	"strings"
 
@@ -18,6 +19,8 @@ type Options struct {
 	ArrayFilters []bson.D
 	// Vars holds let variables and $$NOW (may be nil).
 	Vars *expr.Vars
+	// Collation applies to $pull conditions and arrayFilters.
+	Collation *collation.Collation
 }
 
 // Kind is the style of an update specification.
