@@ -485,7 +485,11 @@ func (s *mergeStage) mergeOne(t WriteTxn, d bson.D) error {
 		for i, f := range s.on {
 			pattern[i] = bson.E{Key: f, Value: int32(1)}
 		}
-		e.Extra = []mongoerr.ExtraField{{Key: "keyPattern", Value: pattern}, {Key: "keyValue", Value: filter}}
+		keyValue := make(bson.D, len(s.on))
+		for i, f := range s.on {
+			keyValue[i] = bson.E{Key: f, Value: getPath(d, strings.Split(f, "."))}
+		}
+		e.Extra = []mongoerr.ExtraField{{Key: "keyPattern", Value: pattern}, {Key: "keyValue", Value: keyValue}}
 		return e
 	case mergeReplace:
 		nd = d

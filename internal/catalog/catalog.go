@@ -138,6 +138,9 @@ func putMeta(txn storage.Txn, m collMeta) error {
 type CreateOptions struct {
 	// Options is the options document as listCollections reports it.
 	Options bson.D
+	// IDIndexSpec replaces the default _id index spec (a clustered
+	// collection reports its clustered index there).
+	IDIndexSpec bson.D
 }
 
 // Create creates the collection db.name. It fails with NamespaceExists if
@@ -165,8 +168,12 @@ func (c *Catalog) createLocked(ctx context.Context, db, name string, opts Create
 		if options == nil {
 			options = bson.D{}
 		}
+		idSpec := opts.IDIndexSpec
+		if idSpec == nil {
+			idSpec = IDIndexSpec()
+		}
 		m := collMeta{DB: db, Name: name, ID: id, UUID: newUUID(), Options: options,
-			Indexes: []indexMeta{{ID: 0, Spec: IDIndexSpec()}}, NextIndexID: 1}
+			Indexes: []indexMeta{{ID: 0, Spec: idSpec}}, NextIndexID: 1}
 		if err := putMeta(txn, m); err != nil {
 			return err
 		}

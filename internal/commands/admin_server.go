@@ -25,7 +25,7 @@ func init() {
 	Register(&Command{Name: "connectionStatus", Help: "authentication state of the connection", Handler: connectionStatusCmd})
 	Register(&Command{Name: "listCommands", Help: "list the commands the server supports", Handler: listCommandsCmd})
 	Register(&Command{Name: "startSession", Help: "start a logical session", Handler: startSessionCmd})
-	Register(&Command{Name: "endSessions", Help: "end logical sessions (no-op)", Handler: okCmd})
+	Register(&Command{Name: "endSessions", Help: "end logical sessions", Handler: endSessionsCmd})
 	Register(&Command{Name: "refreshSessions", Help: "refresh logical sessions (no-op)", Handler: okCmd})
 	Register(&Command{Name: "killSessions", Help: "kill logical sessions (no-op)", Handler: okCmd})
 	Register(&Command{Name: "killAllSessions", Help: "kill all sessions and their cursors", Handler: killAllSessionsCmd})
@@ -279,9 +279,19 @@ func startSessionCmd(context.Context, *Env, *Request) (bson.D, error) {
 	}, nil
 }
 
+func endSessionsCmd(_ context.Context, env *Env, req *Request) (bson.D, error) {
+	if ids, ok := req.Body[0].Value.(bson.A); ok && env != nil {
+		env.Sessions.End(ids)
+	}
+	return bson.D{}, nil
+}
+
 func killAllSessionsCmd(_ context.Context, env *Env, _ *Request) (bson.D, error) {
 	if env != nil && env.Cursors != nil {
 		env.Cursors.KillAll()
+	}
+	if env != nil {
+		env.Sessions.Clear()
 	}
 	return bson.D{}, nil
 }

@@ -234,6 +234,12 @@ func (a aggEnv) UniqueIndex(ctx context.Context, db, coll string, fields []strin
 
 // ---- $collStats / $indexStats ----
 
+// LocalSessions lists the sessions the server has seen
+// ($listLocalSessions).
+func (a aggEnv) LocalSessions(ctx context.Context) ([]bson.D, error) {
+	return a.env.Sessions.List(), nil
+}
+
 func (a aggEnv) CollStats(ctx context.Context, db, name string, scale int64) (int64, bson.D, error) {
 	coll := a.env.Catalog.Collection(db, name)
 	if coll == nil {
@@ -435,9 +441,32 @@ func pushdown(req *Request, p *aggregate.Pipeline, vars *expr.Vars, allowDiskUse
 	return q, rest, nil
 }
 
+// nonV1Stages are the pipeline stages outside Stable API version 1.
+var nonV1Stages = map[string]bool{
+	"$listLocalSessions": true, "$listSessions": true, "$currentOp": true, "$indexStats": true,
+	"$collStats": true, "$planCacheStats": true, "$search": true, "$searchMeta": true,
+}
+
+// checkAPIStrictStages refuses stages outside API version 1 when the
+// command declares apiStrict: true.
+func checkAPIStrictStages(req *Request, stages []bson.D) error {
+	if v, ok := req.Arg("apiStrict"); !ok || v != true {
+		return nil
+	}
+	for _, st := range stages {
+		if len(st) > 0 && nonV1Stages[st[0].Key] {
+			return mongoerr.Newf(mongoerr.APIStrictError, "%s is not allowed with 'apiStrict: true' in API Version 1", st[0].Key)
+		}
+	}
+	return nil
+}
+
 func aggregateCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	ar, err := parseAggregate(req, false)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkAPIStrictStages(req, ar.stages); err != nil {
 		return nil, err
 	}
 	if ar.explain {
@@ -483,7 +512,7 @@ func startsWithOwnSource(p *aggregate.Pipeline) bool {
 		return false
 	}
 	switch st[0].Name() {
-	case "$collStats", "$indexStats", "$documents":
+	case "$collStats", "$indexStats", "$documents", "$listLocalSessions":
 		return true
 	}
 	return false

@@ -359,3 +359,35 @@ func TestCollation(t *testing.T) {
 		t.Fatalf("delete with collation: %+v, %v", dr, err)
 	}
 }
+
+func TestClusteredAndSessions(t *testing.T) {
+	ctx := context.Background()
+	client := connect(t)
+	db := client.Database("cl")
+	err := db.RunCommand(ctx, bson.D{{Key: "create", Value: "c"}, {Key: "clusteredIndex", Value: bson.D{
+		{Key: "key", Value: bson.D{{Key: "_id", Value: 1}}}, {Key: "unique", Value: true}, {Key: "name", Value: "by id"}}}}).Err()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, err := db.Collection("c").Indexes().List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ixs []bson.M
+	if err := cur.All(ctx, &ixs); err != nil || len(ixs) != 1 || ixs[0]["name"] != "by id" || ixs[0]["clustered"] != true {
+		t.Fatalf("listIndexes on a clustered collection = %v, %v", ixs, err)
+	}
+	if err := db.RunCommand(ctx, bson.D{{Key: "create", Value: "bad"}, {Key: "clusteredIndex", Value: bson.D{
+		{Key: "key", Value: bson.D{{Key: "a", Value: 1}}}, {Key: "unique", Value: true}}}}).Err(); err == nil {
+		t.Fatal("clusteredIndex on a field other than _id accepted")
+	}
+	// $listLocalSessions sees the session the driver uses.
+	acur, err := client.Database("admin").Aggregate(ctx, mongo.Pipeline{{{Key: "$listLocalSessions", Value: bson.D{}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sessions []bson.M
+	if err := acur.All(ctx, &sessions); err != nil || len(sessions) == 0 {
+		t.Fatalf("$listLocalSessions = %v, %v", sessions, err)
+	}
+}

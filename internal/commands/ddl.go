@@ -32,7 +32,46 @@ var createOptions = map[string]bool{
 var unsupportedCreate = map[string]string{
 	"capped": "capped collections", "size": "capped collections", "max": "capped collections",
 	"viewOn": "views", "pipeline": "views", "timeseries": "time series collections",
-	"clusteredIndex": "clustered collections",
+}
+
+// clusteredIndexSpec validates create's clusteredIndex option. Cairn keeps
+// every collection's records in _id order, so a collection clustered by
+// _id needs nothing more than reporting it. It returns the option as
+// listCollections shows it and the index as listIndexes shows it.
+func clusteredIndexSpec(v any) (opt, ix bson.D, err error) {
+	d, ok := v.(bson.D)
+	if !ok {
+		return nil, nil, fieldErr("create", "clusteredIndex", "object", v)
+	}
+	name := "_id_"
+	var key bson.D
+	unique := false
+	for _, e := range d {
+		switch e.Key {
+		case "key":
+			key, _ = e.Value.(bson.D)
+		case "unique":
+			unique = bsonutil.IsTruthy(e.Value)
+		case "name":
+			s, ok := e.Value.(string)
+			if !ok {
+				return nil, nil, fieldErr("create", "clusteredIndex.name", "string", e.Value)
+			}
+			name = s
+		case "v":
+		default:
+			return nil, nil, mongoerr.Newf(mongoerr.Code(40415), "BSON field 'clusteredIndex.%s' is an unknown field.", e.Key)
+		}
+	}
+	if len(key) != 1 || key[0].Key != "_id" || !bsonutil.Equal(key[0].Value, int32(1)) {
+		return nil, nil, mongoerr.New(mongoerr.InvalidIndexSpecificationOption, "The clusteredIndex option requires the key pattern {_id: 1}")
+	}
+	if !unique {
+		return nil, nil, mongoerr.New(mongoerr.Code(5979700), "The clusteredIndex option requires unique: true")
+	}
+	opt = bson.D{{Key: "v", Value: int32(2)}, {Key: "key", Value: key}, {Key: "name", Value: name}, {Key: "unique", Value: true}}
+	ix = bson.D{{Key: "v", Value: int32(2)}, {Key: "key", Value: key}, {Key: "name", Value: name}, {Key: "unique", Value: true}, {Key: "clustered", Value: true}}
+	return opt, ix, nil
 }
 
 func createCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
@@ -40,10 +79,16 @@ func createCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	if err != nil {
 		return nil, err
 	}
-	var opts bson.D
+	var opts, idSpec bson.D
 	for _, e := range req.Body[1:] {
 		switch {
 		case genericFields[e.Key]:
+		case e.Key == "clusteredIndex":
+			opt, ix, err := clusteredIndexSpec(e.Value)
+			if err != nil {
+				return nil, err
+			}
+			opts, idSpec = append(opts, bson.E{Key: e.Key, Value: opt}), ix
 		case e.Key == "collation":
 			c, err := parseCollationValue(req.Name, e.Key, e.Value)
 			if err != nil {
@@ -74,7 +119,7 @@ func createCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 		}
 		return nil, mongoerr.Newf(mongoerr.NamespaceExists, "Collection %s.%s already exists.", req.DB, name)
 	}
-	if _, err := env.Catalog.Create(ctx, req.DB, name, catalog.CreateOptions{Options: opts}); err != nil {
+	if _, err := env.Catalog.Create(ctx, req.DB, name, catalog.CreateOptions{Options: opts, IDIndexSpec: idSpec}); err != nil {
 		if mongoerr.Is(err, mongoerr.NamespaceExists) {
 			return nil, err
 		}
@@ -120,13 +165,17 @@ func collectionInfo(coll *catalog.Collection, nameOnly bool) bson.D {
 	if nameOnly {
 		return bson.D{{Key: "name", Value: coll.Name}, {Key: "type", Value: "collection"}}
 	}
-	return bson.D{
+	info := bson.D{
 		{Key: "name", Value: coll.Name},
 		{Key: "type", Value: "collection"},
 		{Key: "options", Value: orEmpty(coll.Options)},
 		{Key: "info", Value: bson.D{{Key: "readOnly", Value: false}, {Key: "uuid", Value: coll.UUID}}},
-		{Key: "idIndex", Value: catalog.IDIndexSpec()},
 	}
+	// A clustered collection has no separate _id index to report.
+	if bsonutil.IsMissing(bsonutil.Get(coll.Options, "clusteredIndex")) {
+		info = append(info, bson.E{Key: "idIndex", Value: catalog.IDIndexSpec()})
+	}
+	return info
 }
 
 func listCollectionsCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {

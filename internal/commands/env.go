@@ -15,6 +15,8 @@ type Env struct {
 	Cursors CursorStore
 	Info    *ServerInfo
 	Logger  *slog.Logger
+	// Sessions remembers the logical sessions clients used.
+	Sessions *Sessions
 	// FailPoints is set when test commands are enabled.
 	FailPoints *FailPoints
 }

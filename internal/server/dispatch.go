@@ -177,6 +177,11 @@ func (s *Server) runCommand(ctx context.Context, cinfo *commands.Conn, db string
 	if err := checkAPIVersion(name, body); err != nil {
 		return errorReply(err)
 	}
+	if v, ok := lookup(body, "lsid"); ok {
+		if lsid, ok := v.(bson.D); ok {
+			s.env.Sessions.Touch(lsid)
+		}
+	}
 	cmd, ok := commands.Lookup(name)
 	if !ok || (cmd.TestOnly && !s.env.Info.EnableTestCommands) {
 		return errorReply(mongoerr.Newf(mongoerr.CommandNotFound, "no such command: '%s'", name))

@@ -150,6 +150,9 @@ func New(cfg Config) (*Server, error) {
 		info.Compressors = append([]string(nil), wire.SupportedCompressors...)
 	}
 	info.EnableTestCommands = info.EnableTestCommands || cfg.EnableTestCommands
+	if env.Sessions == nil {
+		env.Sessions = &commands.Sessions{}
+	}
 	if info.EnableTestCommands && env.FailPoints == nil {
 		env.FailPoints = &commands.FailPoints{}
 	}

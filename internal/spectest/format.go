@@ -20,6 +20,8 @@ type File struct {
 	CreateEntities    []bson.D         `bson:"createEntities"`
 	InitialData       []CollectionData `bson:"initialData"`
 	Tests             []Test           `bson:"tests"`
+	// Path is where the file was loaded from ("" when parsed from bytes).
+	Path string `bson:"-"`
 }
 
 // CollectionData is initialData or outcome for one collection.
@@ -129,7 +131,12 @@ func LoadFile(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read test file: %w", err)
 	}
-	return ParseFile(data)
+	f, err := ParseFile(data)
+	if err != nil {
+		return nil, err
+	}
+	f.Path = path
+	return f, nil
 }
 
 // ParseFile decodes a test file from Extended JSON.
