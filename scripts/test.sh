@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The one command that passes all of Cairn's own tests on a fresh machine:
-# formatting and vet, unit and integration tests (go test ./...), short
-# fuzzing runs, and the real-client check (Motor/PyMongo from Debian).
+# formatting and vet, unit and integration tests (go test ./...: including
+# 20 SIGKILL crash-recovery cycles and the spec runner's self-tests), and
+# the real-client checks: Motor/PyMongo from Debian (scripts/real-clients.sh)
+# and the Node driver and mongosh from npm (scripts/node-clients.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
@@ -18,5 +20,8 @@ go vet ./...
 echo "== go test"
 go test -count=1 ./...
 
-echo "== real clients"
+echo "== real clients: Motor and PyMongo"
 bash scripts/real-clients.sh
+
+echo "== real clients: Node driver and mongosh"
+bash scripts/node-clients.sh
