@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/cairndb/cairn/internal/bsonutil"
 	"hash/fnv"
 	"io"
 	"os"
@@ -98,8 +99,8 @@ func (r *spillReader) next() (bson.D, error) {
 	if _, err := io.ReadFull(r.r, buf[4:]); err != nil {
 		return nil, fmt.Errorf("aggregate: truncated spill file: %w", err)
 	}
-	var d bson.D
-	if err := bson.Unmarshal(buf, &d); err != nil {
+	d, err := bsonutil.Decode(buf)
+	if err != nil {
 		return nil, fmt.Errorf("aggregate: decode spilled document: %w", err)
 	}
 	return d, nil

@@ -246,8 +246,8 @@ func (c *Catalog) CreateIndexes(ctx context.Context, db, name string, specs []bs
 		}
 		it.Close()
 		for _, raw := range recs {
-			var doc bson.D
-			if err := bson.Unmarshal(raw, &doc); err != nil {
+			doc, err := bsonutil.Decode(raw)
+			if err != nil {
 				return fmt.Errorf("catalog: decode stored document: %w", err)
 			}
 			encID := recKey(nc.ID, docID(doc))[9:]

@@ -266,8 +266,8 @@ func (w *Writer) Replace(coll *Collection, old bson.Raw, doc bson.D) error {
 	if len(raw) > MaxDocumentSize {
 		return mongoerr.Newf(mongoerr.BSONObjectTooLarge, "Resulting document after update is larger than %d", MaxDocumentSize)
 	}
-	var oldDoc bson.D
-	if err := bson.Unmarshal(old, &oldDoc); err != nil {
+	oldDoc, err := bsonutil.Decode(old)
+	if err != nil {
 		return fmt.Errorf("catalog: decode stored document: %w", err)
 	}
 	id := docID(doc)
@@ -306,8 +306,8 @@ func (w *Writer) Replace(coll *Collection, old bson.Raw, doc bson.D) error {
 
 // Delete removes the stored document old (as read in this transaction).
 func (w *Writer) Delete(coll *Collection, old bson.Raw) error {
-	var oldDoc bson.D
-	if err := bson.Unmarshal(old, &oldDoc); err != nil {
+	oldDoc, err := bsonutil.Decode(old)
+	if err != nil {
 		return fmt.Errorf("catalog: decode stored document: %w", err)
 	}
 	rk := recKey(coll.ID, docID(oldDoc))

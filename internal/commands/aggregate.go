@@ -37,8 +37,8 @@ func (p *planSource) Next(ctx context.Context) (bson.D, error) {
 	if err != nil {
 		return nil, err
 	}
-	var d bson.D
-	if err := bson.Unmarshal(raw, &d); err != nil {
+	d, err := bsonutil.Decode(raw)
+	if err != nil {
 		return nil, fmt.Errorf("commands: decode document: %w", err)
 	}
 	return d, nil

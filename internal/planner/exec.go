@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"github.com/cairndb/cairn/internal/bsonutil"
 	"io"
 	"strings"
 
@@ -110,8 +111,8 @@ func (x *executor) idHack(n *node) (docIter, error) {
 	if raw != nil {
 		n.keysExamined++
 		n.docsExamined++
-		var d bson.D
-		if err := bson.Unmarshal(raw, &d); err != nil {
+		d, err := bsonutil.Decode(raw)
+		if err != nil {
 			return nil, fmt.Errorf("planner: decode stored document: %w", err)
 		}
 		ok, pos, err := x.m.MatchArrayPos(d)
@@ -284,8 +285,8 @@ func (f *fetchIter) next() (Doc, error) {
 			continue // the index and the records disagree; skip
 		}
 		f.n.docsExamined++
-		var d bson.D
-		if err := bson.Unmarshal(raw, &d); err != nil {
+		d, err := bsonutil.Decode(raw)
+		if err != nil {
 			return Doc{}, fmt.Errorf("planner: decode stored document: %w", err)
 		}
 		// The full filter always decides (it also finds the matched
@@ -402,8 +403,8 @@ func (s *scanIter) next() (Doc, error) {
 		if s.n != nil {
 			s.n.docsExamined++
 		}
-		var d bson.D
-		if err := bson.Unmarshal(raw, &d); err != nil {
+		d, err := bsonutil.Decode(raw)
+		if err != nil {
 			return Doc{}, fmt.Errorf("planner: decode stored document: %w", err)
 		}
 		ok, pos, err := s.m.MatchArrayPos(d)

@@ -5,6 +5,7 @@ import (
 	"container/heap"
 	"encoding/binary"
 	"fmt"
+	"github.com/cairndb/cairn/internal/bsonutil"
 	"io"
 	"os"
 	"sort"
@@ -192,8 +193,8 @@ func (rr *runReader) advance(s *query.Sort) (bool, error) {
 	if _, err := io.ReadFull(rr.r, raw[4:]); err != nil {
 		return false, fmt.Errorf("planner: external sort: read run: %w", err)
 	}
-	var d bson.D
-	if err := bson.Unmarshal(raw, &d); err != nil {
+	d, err := bsonutil.Decode(raw)
+	if err != nil {
 		return false, fmt.Errorf("planner: external sort: decode: %w", err)
 	}
 	rr.cur = keyed{doc: Doc{Raw: raw, D: d, MatchPos: int(pos)}, key: s.Key(d)}

@@ -2,6 +2,7 @@ package query
 
 import (
 	"strings"
+	"time"
 
 	"github.com/cairndb/cairn/internal/mongoerr"
 	"github.com/dlclark/regexp2"
@@ -82,8 +83,14 @@ func compileRegex(pattern, options string) (*compiledRegex, error) {
 	if err != nil {
 		return nil, mongoerr.Newf(codeRegexInvalid, "Regular expression is invalid: %v", err)
 	}
+	// Bound catastrophic backtracking: a match that runs longer than this
+	// fails (counts as no match) instead of tying up the server.
+	re.MatchTimeout = regexMatchTimeout
 	return &compiledRegex{pattern: pattern, options: options, re: re}, nil
 }
+
+// regexMatchTimeout bounds one regular-expression match.
+const regexMatchTimeout = 10 * time.Second
 
 // matchValue reports whether a document value matches: strings and symbols
 // by regex match, regex values by equal pattern and options.

@@ -1,0 +1,143 @@
+package bsonutil
+
+import (
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+)
+
+// Decode converts a BSON document to a bson.D exactly as bson.Unmarshal
+// into a bson.D does (nested documents as bson.D, arrays as bson.A, null as
+// nil), without reflection. It checks lengths as it goes and returns an
+// error (never panics) on malformed input, but it does not validate UTF-8:
+// it is meant for documents Cairn stored itself. Byte slices in the result
+// (binary data) alias raw, so raw must not be modified while the result is
+// in use.
+func Decode(raw []byte) (bson.D, error) {
+	return decodeDoc(bsoncore.Document(raw))
+}
+
+func decodeDoc(doc bsoncore.Document) (bson.D, error) {
+	length, rem, ok := bsoncore.ReadLength(doc)
+	if !ok || int(length) > len(doc) || length < 5 {
+		return nil, fmt.Errorf("bsonutil: decode: bad document length")
+	}
+	rem = rem[:length-4-1]
+	out := make(bson.D, 0, 8)
+	for len(rem) > 0 {
+		elem, r, ok := bsoncore.ReadElement(rem)
+		if !ok {
+			return nil, fmt.Errorf("bsonutil: decode: malformed element")
+		}
+		rem = r
+		v, err := decodeValue(elem.Value())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, bson.E{Key: elem.Key(), Value: v})
+	}
+	return out, nil
+}
+
+func decodeArray(arr bsoncore.Document) (bson.A, error) {
+	d, err := decodeDoc(arr)
+	if err != nil {
+		return nil, err
+	}
+	out := make(bson.A, len(d))
+	for i, e := range d {
+		out[i] = e.Value
+	}
+	return out, nil
+}
+
+var errMalformed = fmt.Errorf("bsonutil: decode: malformed value")
+
+func decodeValue(v bsoncore.Value) (any, error) {
+	switch v.Type {
+	case bsoncore.TypeDouble:
+		if x, ok := v.DoubleOK(); ok {
+			return x, nil
+		}
+	case bsoncore.TypeString:
+		if x, ok := v.StringValueOK(); ok {
+			return x, nil
+		}
+	case bsoncore.TypeEmbeddedDocument:
+		if x, ok := v.DocumentOK(); ok {
+			return decodeDoc(x)
+		}
+	case bsoncore.TypeArray:
+		if x, ok := v.ArrayOK(); ok {
+			return decodeArray(bsoncore.Document(x))
+		}
+	case bsoncore.TypeBinary:
+		if st, data, ok := v.BinaryOK(); ok {
+			return bson.Binary{Subtype: st, Data: data}, nil
+		}
+	case bsoncore.TypeUndefined:
+		return bson.Undefined{}, nil
+	case bsoncore.TypeObjectID:
+		if x, ok := v.ObjectIDOK(); ok {
+			return bson.ObjectID(x), nil
+		}
+	case bsoncore.TypeBoolean:
+		if x, ok := v.BooleanOK(); ok {
+			return x, nil
+		}
+	case bsoncore.TypeDateTime:
+		if x, ok := v.DateTimeOK(); ok {
+			return bson.DateTime(x), nil
+		}
+	case bsoncore.TypeNull:
+		return nil, nil
+	case bsoncore.TypeRegex:
+		if p, o, ok := v.RegexOK(); ok {
+			return bson.Regex{Pattern: p, Options: o}, nil
+		}
+	case bsoncore.TypeDBPointer:
+		if ns, ptr, ok := v.DBPointerOK(); ok {
+			return bson.DBPointer{DB: ns, Pointer: bson.ObjectID(ptr)}, nil
+		}
+	case bsoncore.TypeJavaScript:
+		if x, ok := v.JavaScriptOK(); ok {
+			return bson.JavaScript(x), nil
+		}
+	case bsoncore.TypeSymbol:
+		if x, ok := v.SymbolOK(); ok {
+			return bson.Symbol(x), nil
+		}
+	case bsoncore.TypeCodeWithScope:
+		if code, scope, ok := v.CodeWithScopeOK(); ok {
+			sd, err := decodeDoc(scope)
+			if err != nil {
+				return nil, err
+			}
+			return bson.CodeWithScope{Code: bson.JavaScript(code), Scope: sd}, nil
+		}
+	case bsoncore.TypeInt32:
+		if x, ok := v.Int32OK(); ok {
+			return x, nil
+		}
+	case bsoncore.TypeTimestamp:
+		if t, i, ok := v.TimestampOK(); ok {
+			return bson.Timestamp{T: t, I: i}, nil
+		}
+	case bsoncore.TypeInt64:
+		if x, ok := v.Int64OK(); ok {
+			return x, nil
+		}
+	case bsoncore.TypeDecimal128:
+		if h, l, ok := v.Decimal128OK(); ok {
+			return bson.NewDecimal128(h, l), nil
+		}
+	case bsoncore.TypeMinKey:
+		return bson.MinKey{}, nil
+	case bsoncore.TypeMaxKey:
+		return bson.MaxKey{}, nil
+	default:
+		return nil, fmt.Errorf("bsonutil: decode: unknown BSON type 0x%02x", byte(v.Type))
+	}
+	return nil, errMalformed
+}

@@ -1,0 +1,148 @@
+package bsonutil
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// TestDecodeMatchesUnmarshal checks Decode against bson.Unmarshal on
+// documents of every type, and on every valid case of the shared BSON
+// corpus when it is present.
+func TestDecodeMatchesUnmarshal(t *testing.T) {
+	dec, _ := bson.ParseDecimal128("1.5")
+	docs := []bson.D{
+		{{Key: "d", Value: 1.5}, {Key: "s", Value: "x"}, {Key: "o", Value: bson.D{{Key: "a", Value: int32(1)}}},
+			{Key: "a", Value: bson.A{int64(1), "y", bson.A{}, bson.D{}}}, {Key: "b", Value: bson.Binary{Subtype: 4, Data: []byte{1, 2}}},
+			{Key: "u", Value: bson.Undefined{}}, {Key: "oid", Value: bson.NewObjectID()}, {Key: "t", Value: true},
+			{Key: "dt", Value: bson.DateTime(123)}, {Key: "n", Value: nil}, {Key: "re", Value: bson.Regex{Pattern: "^a", Options: "i"}},
+			{Key: "p", Value: bson.DBPointer{DB: "db.c", Pointer: bson.NewObjectID()}}, {Key: "js", Value: bson.JavaScript("f()")},
+			{Key: "sym", Value: bson.Symbol("s")}, {Key: "cws", Value: bson.CodeWithScope{Code: "g()", Scope: bson.D{{Key: "x", Value: int32(1)}}}},
+			{Key: "ts", Value: bson.Timestamp{T: 1, I: 2}}, {Key: "dec", Value: dec}, {Key: "min", Value: bson.MinKey{}}, {Key: "max", Value: bson.MaxKey{}}},
+		{},
+	}
+	var raws [][]byte
+	for _, d := range docs {
+		b, err := bson.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raws = append(raws, b)
+	}
+	corpus, _ := filepath.Glob("../../../shared/spec-tests/bson-corpus/tests/*.json")
+	for _, f := range corpus {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var file struct {
+			Valid []struct {
+				CanonicalBSON string `json:"canonical_bson"`
+			} `json:"valid"`
+		}
+		if err := json.Unmarshal(data, &file); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, v := range file.Valid {
+			b, err := hex.DecodeString(v.CanonicalBSON)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raws = append(raws, b)
+		}
+	}
+	if len(corpus) == 0 {
+		t.Log("shared BSON corpus not found; checking the built-in documents only")
+	}
+	for i, b := range raws {
+		var want bson.D
+		werr := bson.Unmarshal(b, &want)
+		got, gerr := Decode(b)
+		if (werr == nil) != (gerr == nil) {
+			// Unmarshal is lenient in places (it accepts some invalid
+			// UTF-8); Decode validates strictly. Only a document that
+			// Unmarshal accepts and Decode refuses matters here if it is
+			// well formed.
+			if werr == nil {
+				if err := bson.Raw(b).Validate(); err == nil {
+					t.Errorf("case %d: Unmarshal ok, Decode error %v", i, gerr)
+				}
+			}
+			continue
+		}
+		if werr == nil && !sameDoc(got, want) {
+			t.Errorf("case %d (%x):\n got %#v\nwant %#v", i, b, got, want)
+		}
+	}
+}
+
+// sameDoc compares two decoded documents by their encodings (NaN != NaN
+// defeats reflect.DeepEqual) and their Go types.
+func sameDoc(a, b bson.D) bool {
+	ea, err1 := bson.Marshal(a)
+	eb, err2 := bson.Marshal(b)
+	return err1 == nil && err2 == nil && string(ea) == string(eb) && reflect.TypeOf(a) == reflect.TypeOf(b) && sameTypes(a, b)
+}
+
+func sameTypes(a, b bson.D) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if reflect.TypeOf(a[i].Value) != reflect.TypeOf(b[i].Value) {
+			return false
+		}
+		if da, ok := a[i].Value.(bson.D); ok && !sameTypes(da, b[i].Value.(bson.D)) {
+			return false
+		}
+	}
+	return true
+}
+
+func BenchmarkDecode(b *testing.B) {
+	d := bson.D{{Key: "_id", Value: bson.NewObjectID()}, {Key: "i", Value: int64(7)}}
+	for i := 0; i < 10; i++ {
+		d = append(d, bson.E{Key: "field" + string(rune('0'+i)), Value: string(make([]byte, 100))})
+	}
+	raw, _ := bson.Marshal(d)
+	b.Run("Decode", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, err := Decode(raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Unmarshal", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			var out bson.D
+			if err := bson.Unmarshal(raw, &out); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// FuzzDecode checks that Decode never panics and agrees with
+// bson.Unmarshal on every document Unmarshal accepts.
+func FuzzDecode(f *testing.F) {
+	seed, _ := bson.Marshal(bson.D{{Key: "a", Value: bson.A{int32(1), bson.D{{Key: "b", Value: "c"}}}}, {Key: "d", Value: 2.5}})
+	f.Add(seed)
+	f.Add([]byte{5, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := Decode(b)
+		var want bson.D
+		if werr := bson.Unmarshal(b, &want); werr == nil && bson.Raw(b).Validate() == nil {
+			if err != nil {
+				t.Fatalf("Decode failed on a valid document: %v", err)
+			}
+			if !sameDoc(got, want) {
+				t.Fatalf("Decode = %v, Unmarshal = %v", got, want)
+			}
+		}
+	})
+}
