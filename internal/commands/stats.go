@@ -135,19 +135,27 @@ func dbStatsCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	if err != nil {
 		return nil, err
 	}
-	var objects, size int64
+	var objects, size, storage, idx int64
 	nIndexes := 0
 	for _, c := range colls {
 		objects += st[c.ID].count
 		size += st[c.ID].size
 		nIndexes += len(c.Indexes)
+		recBytes, ixBytes, err := env.Catalog.DiskUsage(c)
+		if err != nil {
+			return nil, err
+		}
+		storage += recBytes
+		for _, n := range ixBytes {
+			idx += n
+		}
 	}
 	var avg float64
 	if objects > 0 {
 		avg = float64(size) / float64(objects)
 	}
-	storage := (size + int64(4096*len(colls))) / scale
-	idx := int64(4096*nIndexes) / scale
+	storage /= scale
+	idx /= scale
 	_ = bsonutil.Missing
 	return bson.D{
 		{Key: "db", Value: req.DB},

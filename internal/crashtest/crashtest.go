@@ -48,6 +48,8 @@ type Report struct {
 	Acked, Uncertain, Rejected int64
 	// Resolved counts uncertain operations found applied after restart.
 	Resolved int64
+	// GracefulStops counts cycles that ended with SIGTERM under load.
+	GracefulStops int
 }
 
 // Database and collection names the harness uses.
@@ -177,13 +179,23 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		run := cfg.MinRun + time.Duration(rng.Int64N(int64(cfg.MaxRun-cfg.MinRun)+1))
 		wseed := rng.Uint64()
-		if err := h.workload(ctx, client, p, run, wseed); err != nil {
+		// The last cycle shuts the server down gracefully (SIGTERM) in the
+		// middle of the load instead of killing it: in-flight requests must
+		// complete or fail cleanly, the process must exit 0, and the data
+		// must all be there after the restart.
+		graceful := cycle == cfg.Cycles-1
+		if err := h.workload(ctx, client, p, run, wseed, graceful); err != nil {
 			_ = client.Disconnect(context.Background())
 			return h.rep, fmt.Errorf("cycle %d (seed %d): %w", cycle, cfg.Seed, err)
 		}
 		_ = client.Disconnect(context.Background())
 		h.rep.Cycles++
-		cfg.Logf("cycle %d: killed after %v; acked %d, uncertain %d so far", cycle, run, h.rep.Acked, h.rep.Uncertain)
+		how := "killed"
+		if graceful {
+			how = "shut down with SIGTERM"
+			h.rep.GracefulStops++
+		}
+		cfg.Logf("cycle %d: %s after %v; acked %d, uncertain %d so far", cycle, how, run, h.rep.Acked, h.rep.Uncertain)
 	}
 	// Final checks: recover from the last kill, then shut down cleanly and
 	// check again after a clean restart.
@@ -276,7 +288,7 @@ func content(rng *rand.Rand, w int, id string, ver int64) bson.D {
 
 // workload runs the writers, kills the server after run and waits for the
 // writers to notice.
-func (h *harness) workload(ctx context.Context, client *mongo.Client, p *process, run time.Duration, seed uint64) error {
+func (h *harness) workload(ctx context.Context, client *mongo.Client, p *process, run time.Duration, seed uint64, graceful bool) error {
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	errs := make(chan error, h.cfg.Writers)
@@ -294,11 +306,20 @@ func (h *harness) workload(ctx context.Context, client *mongo.Client, p *process
 	case <-time.After(run):
 	case <-ctx.Done():
 	}
-	stop.Store(true)
-	p.kill()
+	var stopErr error
+	if graceful {
+		stopErr = p.stop(60 * time.Second)
+		stop.Store(true)
+	} else {
+		stop.Store(true)
+		p.kill()
+	}
 	wg.Wait()
 	close(errs)
 	var all []error
+	if stopErr != nil {
+		all = append(all, fmt.Errorf("graceful shutdown under load: %w", stopErr))
+	}
 	for err := range errs {
 		all = append(all, err)
 	}
