@@ -16,6 +16,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/cairndb/cairn/internal/ttl"
 	"io"
 	"log/slog"
 	"net"
@@ -39,12 +40,14 @@ type config struct {
 	LogLevel           slog.Level
 	MaxConns           int
 	EnableTestCommands bool
+	TTLInterval        time.Duration
+	CacheSize          int64
 }
 
 // parseFlags parses args (without the program name) with defaults taken
 // from getenv.
 func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (config, bson.D, error) {
-	o := config{ListenAddr: "127.0.0.1:27017", DataDir: "./cairn-data", MaxConns: server.DefaultMaxConns}
+	o := config{ListenAddr: "127.0.0.1:27017", DataDir: "./cairn-data", MaxConns: server.DefaultMaxConns, TTLInterval: ttl.DefaultInterval, CacheSize: pebble.DefaultCacheSize}
 	if v := getenv("CAIRN_LISTEN_ADDR"); v != "" {
 		o.ListenAddr = v
 	}
@@ -58,6 +61,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	fs.IntVar(&o.MaxConns, "max-conns", o.MaxConns, "maximum concurrent client connections")
 	fs.BoolVar(&o.EnableTestCommands, "enable-test-commands", false, "enable test-only commands")
+	fs.DurationVar(&o.TTLInterval, "ttl-interval", o.TTLInterval, "how often the TTL monitor deletes expired documents")
+	fs.Int64Var(&o.CacheSize, "cache-size", o.CacheSize, "storage engine block cache size in bytes")
 	if err := fs.Parse(args); err != nil {
 		return o, nil, err
 	}
@@ -66,6 +71,12 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 	if err := o.LogLevel.UnmarshalText([]byte(*level)); err != nil {
 		return o, nil, fmt.Errorf("bad --log-level %q: want debug, info, warn or error", *level)
+	}
+	if o.TTLInterval <= 0 {
+		return o, nil, fmt.Errorf("--ttl-interval must be positive, got %v", o.TTLInterval)
+	}
+	if o.CacheSize <= 0 {
+		return o, nil, fmt.Errorf("--cache-size must be positive, got %d", o.CacheSize)
 	}
 	if o.MaxConns <= 0 {
 		return o, nil, fmt.Errorf("--max-conns must be positive, got %d", o.MaxConns)
@@ -104,7 +115,7 @@ func run(argv []string, getenv func(string) string) error {
 	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
-	eng, err := pebble.Open(o.DataDir, &pebble.Options{Logger: logger})
+	eng, err := pebble.Open(o.DataDir, &pebble.Options{Logger: logger, CacheSize: o.CacheSize})
 	if err != nil {
 		return err
 	}
@@ -155,6 +166,12 @@ func run(argv []string, getenv func(string) string) error {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	ttlCtx, stopTTL := context.WithCancel(context.Background())
+	ttlDone := make(chan struct{})
+	go func() {
+		defer close(ttlDone)
+		ttl.Run(ttlCtx, cat, o.TTLInterval, logger)
+	}()
 	logger.Info("cairn started", "addr", ln.Addr().String(), "dataDir", o.DataDir, "pid", os.Getpid(), "version", info.Version)
 
 	var serveErr error
@@ -170,6 +187,8 @@ func run(argv []string, getenv func(string) string) error {
 	if err := srv.Shutdown(ctx); err != nil {
 		logger.Warn("shutdown did not finish in time; connections closed", "err", err)
 	}
+	stopTTL()
+	<-ttlDone
 	closeStorage()
 	logger.Info("cairn stopped")
 	if serveErr != nil && !errors.Is(serveErr, server.ErrServerClosed) {

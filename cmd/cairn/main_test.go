@@ -27,15 +27,18 @@ func TestParseFlags(t *testing.T) {
 		want    config
 		wantErr bool
 	}{
-		{"defaults", nil, nil, config{ListenAddr: "127.0.0.1:27017", DataDir: "./cairn-data", LogLevel: slog.LevelInfo, MaxConns: 1000}, false},
+		{"defaults", nil, nil, config{ListenAddr: "127.0.0.1:27017", DataDir: "./cairn-data", LogLevel: slog.LevelInfo, MaxConns: 1000, TTLInterval: time.Minute, CacheSize: 64 << 20}, false},
 		{"env", nil, map[string]string{"CAIRN_LISTEN_ADDR": "0.0.0.0:1", "CAIRN_DATA_DIR": "/e"},
-			config{ListenAddr: "0.0.0.0:1", DataDir: "/e", LogLevel: slog.LevelInfo, MaxConns: 1000}, false},
+			config{ListenAddr: "0.0.0.0:1", DataDir: "/e", LogLevel: slog.LevelInfo, MaxConns: 1000, TTLInterval: time.Minute, CacheSize: 64 << 20}, false},
 		{"flags beat env", []string{"--listen-addr", "127.0.0.1:2", "--data-dir=/f", "--log-level", "debug", "--max-conns", "5", "--enable-test-commands"},
 			map[string]string{"CAIRN_LISTEN_ADDR": "0.0.0.0:1", "CAIRN_DATA_DIR": "/e"},
-			config{ListenAddr: "127.0.0.1:2", DataDir: "/f", LogLevel: slog.LevelDebug, MaxConns: 5, EnableTestCommands: true}, false},
-		{"warn level", []string{"--log-level=warn"}, nil, config{ListenAddr: "127.0.0.1:27017", DataDir: "./cairn-data", LogLevel: slog.LevelWarn, MaxConns: 1000}, false},
+			config{ListenAddr: "127.0.0.1:2", DataDir: "/f", LogLevel: slog.LevelDebug, MaxConns: 5, EnableTestCommands: true, TTLInterval: time.Minute, CacheSize: 64 << 20}, false},
+		{"warn level", []string{"--log-level=warn"}, nil, config{ListenAddr: "127.0.0.1:27017", DataDir: "./cairn-data", LogLevel: slog.LevelWarn, MaxConns: 1000, TTLInterval: time.Minute, CacheSize: 64 << 20}, false},
 		{"bad level", []string{"--log-level=loud"}, nil, config{}, true},
 		{"bad max conns", []string{"--max-conns=0"}, nil, config{}, true},
+		{"ttl and cache", []string{"--ttl-interval=5s", "--cache-size=1048576"}, nil,
+			config{ListenAddr: "127.0.0.1:27017", DataDir: "./cairn-data", LogLevel: slog.LevelInfo, MaxConns: 1000, TTLInterval: 5 * time.Second, CacheSize: 1 << 20}, false},
+		{"bad ttl interval", []string{"--ttl-interval=0s"}, nil, config{}, true},
 		{"unknown flag", []string{"--nope"}, nil, config{}, true},
 		{"positional", []string{"extra"}, nil, config{}, true},
 	}
