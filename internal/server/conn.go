@@ -2,7 +2,9 @@ package server
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
+	"github.com/cairndb/cairn/internal/mongoerr"
 	"io"
 	"log/slog"
 	"net"
@@ -122,12 +124,21 @@ func (c *conn) serve() {
 		}
 		c.s.stats.bytesIn.Add(int64(h.Length))
 		c.s.stats.requests.Add(1)
+		var reply []byte
+		keep := true
 		msg, err := wire.Decode(h, body)
-		if err != nil {
+		switch {
+		case err != nil && errors.Is(err, wire.ErrInvalidBSON) && h.OpCode == wire.OpMsg:
+			// The frame is sound but a document in it is not valid BSON:
+			// answer with a coded error and keep the connection.
+			reply = c.invalidBSONReply(h, body, err)
+			msg = &wire.Message{Header: h, Compressor: wire.CompressorNone}
+		case err != nil:
 			c.log.Info("closing connection: malformed message", "err", err, "opCode", h.OpCode.String())
 			return
+		default:
+			reply, keep = c.handle(msg)
 		}
-		reply, keep := c.handle(msg)
 		if !keep {
 			return
 		}
@@ -166,6 +177,19 @@ func (c *conn) logReadErr(err error) {
 func (c *conn) replyID() int32 {
 	c.nextReqID++
 	return c.nextReqID
+}
+
+// invalidBSONReply is the reply to a well-framed OP_MSG whose BSON does not
+// validate (nil when the request asked for no reply).
+func (c *conn) invalidBSONReply(h wire.Header, body []byte, err error) []byte {
+	if len(body) >= 4 && wire.MsgFlags(binary.LittleEndian.Uint32(body))&wire.MoreToCome != 0 {
+		return nil
+	}
+	raw, merr := marshalReply(errorReply(mongoerr.Newf(mongoerr.InvalidBSON, "invalid BSON in OP_MSG: %v", err)))
+	if merr != nil {
+		return nil
+	}
+	return wire.AppendMsg(nil, c.replyID(), h.RequestID, 0, raw)
 }
 
 // handle processes one decoded message. It returns the reply frame (nil

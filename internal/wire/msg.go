@@ -2,7 +2,9 @@ package wire
 
 import (
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
+	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 )
@@ -114,7 +116,7 @@ func (r *reader) sequence() (Sequence, error) {
 	if size < 4+1 || int(size) > r.remaining()+4 {
 		return Sequence{}, malformed("document sequence size %d out of range", size)
 	}
-	sub := &reader{b: r.b[:start+int(size)], off: r.off}
+	sub := &reader{b: r.b[:start+int(size)], off: r.off, seq: true}
 	id, err := sub.cstring("document sequence identifier")
 	if err != nil {
 		return Sequence{}, err
@@ -134,15 +136,26 @@ func (r *reader) sequence() (Sequence, error) {
 // document reads and validates one BSON document.
 func (r *reader) document(what string) (bsoncore.Document, error) {
 	if r.remaining() < 5 {
+		if r.seq {
+			return nil, fmt.Errorf("%w: %w: truncated %s", ErrMalformed, ErrInvalidBSON, what)
+		}
 		return nil, malformed("truncated %s", what)
 	}
 	n := int32(binary.LittleEndian.Uint32(r.b[r.off:]))
 	if n < 5 || int(n) > r.remaining() {
+		if r.seq {
+			// Inside a document sequence the sequence's own size bounds
+			// the damage: report the document, not the frame.
+			return nil, fmt.Errorf("%w: %w: %s has bad length %d", ErrMalformed, ErrInvalidBSON, what, n)
+		}
 		return nil, malformed("%s has bad length %d", what, n)
 	}
 	doc := bsoncore.Document(r.b[r.off : r.off+int(n)])
 	if err := doc.Validate(); err != nil {
-		return nil, malformed("%s: invalid BSON: %v", what, err)
+		return nil, fmt.Errorf("%w: %w: %s: %v", ErrMalformed, ErrInvalidBSON, what, err)
+	}
+	if err := checkUTF8(doc); err != nil {
+		return nil, fmt.Errorf("%w: %w: %s: %v", ErrMalformed, ErrInvalidBSON, what, err)
 	}
 	r.off += int(n)
 	return doc, nil
@@ -182,4 +195,58 @@ func AddChecksum(msg []byte) []byte {
 	f := binary.LittleEndian.Uint32(msg[HeaderLen:])
 	binary.LittleEndian.PutUint32(msg[HeaderLen:], f|uint32(ChecksumPresent))
 	return binary.LittleEndian.AppendUint32(msg, crc32.Checksum(msg, castagnoli))
+}
+
+// checkUTF8 reports an error if a key or a string value (also inside
+// nested documents, code and symbols) of a validated document is not
+// valid UTF-8.
+func checkUTF8(doc bsoncore.Document) error {
+	elems, err := doc.Elements()
+	if err != nil {
+		return err
+	}
+	for _, e := range elems {
+		if !utf8.Valid(e.KeyBytes()) {
+			return fmt.Errorf("field name is not valid UTF-8")
+		}
+		v := e.Value()
+		switch v.Type {
+		case bsoncore.TypeString, bsoncore.TypeSymbol, bsoncore.TypeJavaScript:
+			if s, ok := v.StringValueOK(); ok && !utf8.ValidString(s) {
+				return fmt.Errorf("string in field %q is not valid UTF-8", e.Key())
+			}
+			if v.Type == bsoncore.TypeSymbol {
+				if s, ok := v.SymbolOK(); ok && !utf8.ValidString(s) {
+					return fmt.Errorf("symbol in field %q is not valid UTF-8", e.Key())
+				}
+			}
+			if v.Type == bsoncore.TypeJavaScript {
+				if s, ok := v.JavaScriptOK(); ok && !utf8.ValidString(s) {
+					return fmt.Errorf("code in field %q is not valid UTF-8", e.Key())
+				}
+			}
+		case bsoncore.TypeDBPointer:
+			if ns, _, ok := v.DBPointerOK(); ok && !utf8.ValidString(ns) {
+				return fmt.Errorf("DBPointer namespace in field %q is not valid UTF-8", e.Key())
+			}
+		case bsoncore.TypeCodeWithScope:
+			if code, scope, ok := v.CodeWithScopeOK(); ok {
+				if !utf8.ValidString(code) {
+					return fmt.Errorf("code in field %q is not valid UTF-8", e.Key())
+				}
+				if err := checkUTF8(scope); err != nil {
+					return err
+				}
+			}
+		case bsoncore.TypeRegex:
+			if p, o, ok := v.RegexOK(); ok && (!utf8.ValidString(p) || !utf8.ValidString(o)) {
+				return fmt.Errorf("regex in field %q is not valid UTF-8", e.Key())
+			}
+		case bsoncore.TypeEmbeddedDocument, bsoncore.TypeArray:
+			if err := checkUTF8(bsoncore.Document(v.Data)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -65,6 +65,11 @@ const (
 // the protocol.
 var ErrMalformed = errors.New("wire: malformed message")
 
+// ErrInvalidBSON is wrapped (together with ErrMalformed) by errors about a
+// well-framed OP_MSG whose BSON content does not validate. The server
+// answers those with an InvalidBSON error and keeps the connection.
+var ErrInvalidBSON = errors.New("wire: invalid BSON")
+
 func malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
 }
@@ -196,6 +201,8 @@ func Decode(h Header, body []byte) (*Message, error) {
 type reader struct {
 	b   []byte
 	off int
+	// seq is set inside an OP_MSG document sequence.
+	seq bool
 }
 
 func (r *reader) remaining() int { return len(r.b) - r.off }
