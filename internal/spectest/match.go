@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"fmt"
+	"github.com/cairndb/cairn/internal/bsonutil"
 	"math"
 	"strconv"
 	"strings"
@@ -382,6 +383,7 @@ func toFloat(v any) float64 {
 	return math.NaN()
 }
 
+// typeNames are the $type aliases $$type accepts.
 var typeNames = map[string]bool{
 	"double": true, "string": true, "object": true, "array": true, "binData": true,
 	"undefined": true, "objectId": true, "bool": true, "date": true, "null": true,
@@ -396,50 +398,10 @@ func TypeName(v any) string {
 	switch v.(type) {
 	case missingValue:
 		return "missing"
-	case float64:
-		return "double"
-	case string:
-		return "string"
-	case bson.D, bson.M, bson.Raw:
-		return "object"
-	case bson.A:
-		return "array"
-	case bson.Binary, []byte:
+	case []byte:
 		return "binData"
-	case bson.Undefined:
-		return "undefined"
-	case bson.ObjectID:
-		return "objectId"
-	case bool:
-		return "bool"
-	case bson.DateTime:
-		return "date"
-	case nil, bson.Null:
-		return "null"
-	case bson.Regex:
-		return "regex"
-	case bson.DBPointer:
-		return "dbPointer"
-	case bson.JavaScript:
-		return "javascript"
-	case bson.Symbol:
-		return "symbol"
-	case bson.CodeWithScope:
-		return "javascriptWithScope"
-	case int32:
-		return "int"
-	case bson.Timestamp:
-		return "timestamp"
-	case int64, int:
-		return "long"
-	case bson.Decimal128:
-		return "decimal"
-	case bson.MinKey:
-		return "minKey"
-	case bson.MaxKey:
-		return "maxKey"
 	}
-	return "unknown"
+	return bsonutil.TypeName(v)
 }
 
 // describe renders a value for failure messages, as relaxed Extended JSON
