@@ -22,6 +22,7 @@ TARGETS=(
   "./internal/aggregate FuzzPipeline"
   "./internal/expr FuzzExprEval"
   "./internal/crashtest FuzzDispatch"
+  "./internal/bsonutil FuzzDecode"
 )
 failed=()
 start=$(date +%s)
