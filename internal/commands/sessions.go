@@ -12,9 +12,14 @@ import (
 // $listLocalSessions and endSessions. Cairn has no transactions yet, so a
 // session carries no other state.
 type Sessions struct {
-	mu sync.Mutex
-	m  map[string]sessionEntry
+	mu      sync.Mutex
+	m       map[string]sessionEntry
+	touches int
 }
+
+// sessionTimeout is how long an unused session is remembered, as
+// logicalSessionTimeoutMinutes (30) in hello.
+const sessionTimeout = 30 * time.Minute
 
 type sessionEntry struct {
 	id      bson.Binary
@@ -41,11 +46,22 @@ func (s *Sessions) Touch(lsid bson.D) {
 		if !ok {
 			return
 		}
+		now := time.Now()
 		s.mu.Lock()
 		if s.m == nil {
 			s.m = map[string]sessionEntry{}
 		}
-		s.m[string(id.Data)] = sessionEntry{id: id, lastUse: time.Now()}
+		s.m[string(id.Data)] = sessionEntry{id: id, lastUse: now}
+		// Forget expired sessions now and then, so that clients that never
+		// send endSessions cannot grow the cache without bound.
+		s.touches++
+		if s.touches%1024 == 0 {
+			for k, e := range s.m {
+				if now.Sub(e.lastUse) > sessionTimeout {
+					delete(s.m, k)
+				}
+			}
+		}
 		s.mu.Unlock()
 	}
 }
