@@ -89,7 +89,12 @@ func IsNumber(v any) bool {
 // Values of different canonical types order by type; numbers compare by
 // value across their types; documents compare field by field (type rank,
 // then name, then value); arrays compare element by element.
-func Compare(a, b any) int {
+func Compare(a, b any) int { return CompareStrings(a, b, cmpString) }
+
+// CompareStrings is Compare with string and symbol values (also inside
+// documents and arrays) ordered by strcmp instead of byte order; field
+// names stay binary. Collations use it.
+func CompareStrings(a, b any, strcmp func(x, y string) int) int {
 	ra, rb := Rank(a), Rank(b)
 	if ra != rb {
 		return cmpInt(ra, rb)
@@ -100,11 +105,11 @@ func Compare(a, b any) int {
 	case RankNumber:
 		return CompareNumbers(a, b)
 	case RankString:
-		return cmpString(stringOf(a), stringOf(b))
+		return strcmp(stringOf(a), stringOf(b))
 	case RankObject:
-		return compareDocs(ToD(a), ToD(b))
+		return compareDocs(ToD(a), ToD(b), strcmp)
 	case RankArray:
-		return compareArrays(ToA(a), ToA(b))
+		return compareArrays(ToA(a), ToA(b), strcmp)
 	case RankBinary:
 		x, y := a.(bson.Binary), b.(bson.Binary)
 		if len(x.Data) != len(y.Data) {
@@ -156,7 +161,7 @@ func Compare(a, b any) int {
 		if c := cmpString(string(x.Code), string(y.Code)); c != 0 {
 			return c
 		}
-		return Compare(x.Scope, y.Scope)
+		return CompareStrings(x.Scope, y.Scope, strcmp)
 	}
 	return 0
 }
@@ -204,7 +209,7 @@ func ToA(v any) bson.A {
 	return nil
 }
 
-func compareDocs(x, y bson.D) int {
+func compareDocs(x, y bson.D, strcmp func(x, y string) int) int {
 	for i := 0; i < len(x) && i < len(y); i++ {
 		if c := cmpInt(Rank(x[i].Value), Rank(y[i].Value)); c != 0 {
 			return c
@@ -212,16 +217,16 @@ func compareDocs(x, y bson.D) int {
 		if c := cmpString(x[i].Key, y[i].Key); c != 0 {
 			return c
 		}
-		if c := Compare(x[i].Value, y[i].Value); c != 0 {
+		if c := CompareStrings(x[i].Value, y[i].Value, strcmp); c != 0 {
 			return c
 		}
 	}
 	return cmpInt(len(x), len(y))
 }
 
-func compareArrays(x, y bson.A) int {
+func compareArrays(x, y bson.A, strcmp func(x, y string) int) int {
 	for i := 0; i < len(x) && i < len(y); i++ {
-		if c := Compare(x[i], y[i]); c != 0 {
+		if c := CompareStrings(x[i], y[i], strcmp); c != 0 {
 			return c
 		}
 	}

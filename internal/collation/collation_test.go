@@ -359,3 +359,13 @@ func TestConcurrentUse(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+func sign(n int) int {
+	switch {
+	case n < 0:
+		return -1
+	case n > 0:
+		return 1
+	}
+	return 0
+}

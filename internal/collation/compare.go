@@ -12,37 +12,7 @@ func Compare(c *Collation, a, b any) int {
 	if c == nil {
 		return bsonutil.Compare(a, b)
 	}
-	ra, rb := bsonutil.Rank(a), bsonutil.Rank(b)
-	if ra != rb {
-		return sign(ra - rb)
-	}
-	switch ra {
-	case bsonutil.RankString:
-		return c.CompareStrings(stringOf(a), stringOf(b))
-	case bsonutil.RankObject:
-		x, y := bsonutil.ToD(a), bsonutil.ToD(b)
-		for i := 0; i < len(x) && i < len(y); i++ {
-			if r := sign(bsonutil.Rank(x[i].Value) - bsonutil.Rank(y[i].Value)); r != 0 {
-				return r
-			}
-			if r := compareKeys(x[i].Key, y[i].Key); r != 0 {
-				return r
-			}
-			if r := Compare(c, x[i].Value, y[i].Value); r != 0 {
-				return r
-			}
-		}
-		return sign(len(x) - len(y))
-	case bsonutil.RankArray:
-		x, y := bsonutil.ToA(a), bsonutil.ToA(b)
-		for i := 0; i < len(x) && i < len(y); i++ {
-			if r := Compare(c, x[i], y[i]); r != 0 {
-				return r
-			}
-		}
-		return sign(len(x) - len(y))
-	}
-	return bsonutil.Compare(a, b)
+	return bsonutil.CompareStrings(a, b, c.CompareStrings)
 }
 
 // EqualValues reports whether Compare(c, a, b) == 0.
@@ -103,34 +73,4 @@ func ComparisonKey(c *Collation, v any) any {
 		return ComparisonKey(c, bson.A(x))
 	}
 	return v
-}
-
-func stringOf(v any) string {
-	switch s := v.(type) {
-	case string:
-		return s
-	case bson.Symbol:
-		return string(s)
-	}
-	return ""
-}
-
-func compareKeys(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func sign(n int) int {
-	switch {
-	case n < 0:
-		return -1
-	case n > 0:
-		return 1
-	}
-	return 0
 }

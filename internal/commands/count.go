@@ -25,23 +25,9 @@ func countCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	if err := checkFields(req, "query", "limit", "skip", "hint", "collation", "fields"); err != nil {
 		return nil, err
 	}
-	filter, _, err := argDoc(req, "query")
+	q, err := parseCountQuery(req)
 	if err != nil {
 		return nil, err
-	}
-	skip, _, err := argInt64(req, "skip")
-	if err != nil {
-		return nil, err
-	}
-	if skip < 0 {
-		return nil, mongoerr.Newf(mongoerr.Code(51024), "BSON field 'skip' value must be >= 0, actual value '%d'", skip)
-	}
-	limit, _, err := argInt64(req, "limit")
-	if err != nil {
-		return nil, err
-	}
-	if limit < 0 {
-		limit = -limit
 	}
 	coll := env.Catalog.Collection(req.DB, name)
 	if coll == nil {
@@ -53,25 +39,42 @@ func countCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	}
 	defer snap.Close()
 	var n int64
-	if len(filter) == 0 {
+	if len(q.Filter) == 0 {
 		total, _, err := snap.Stats(coll)
 		if err != nil {
 			return nil, err
 		}
-		n = max(total-skip, 0)
-		if limit > 0 {
-			n = min(n, limit)
+		n = max(total-q.Skip, 0)
+		if q.Limit > 0 {
+			n = min(n, q.Limit)
 		}
-	} else {
-		q := &planner.Query{Filter: filter, Skip: skip, Limit: limit}
-		if err := queryHints(req, q); err != nil {
-			return nil, err
-		}
-		if n, err = planner.Count(snap, coll, q); err != nil {
-			return nil, err
-		}
+	} else if n, err = planner.Count(snap, coll, q); err != nil {
+		return nil, err
 	}
 	return bson.D{{Key: "n", Value: intValue(n)}}, nil
+}
+
+// parseCountQuery reads the query of a count command (query, skip, limit
+// (a negative limit counts as its absolute value), hint, collation).
+// count and explain of count share it.
+func parseCountQuery(req *Request) (*planner.Query, error) {
+	q := &planner.Query{}
+	var err error
+	if q.Filter, _, err = argDoc(req, "query"); err != nil {
+		return nil, err
+	}
+	if q.Skip, _, err = nonNegative(req, "skip"); err != nil {
+		return nil, err
+	}
+	limit, _, err := argInt64(req, "limit")
+	if err != nil {
+		return nil, err
+	}
+	q.Limit = max(limit, -limit)
+	if err := queryHints(req, q); err != nil {
+		return nil, err
+	}
+	return q, nil
 }
 
 // intValue returns n as int32 when it fits, as MongoDB replies.

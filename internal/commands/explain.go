@@ -126,29 +126,8 @@ func explainFind(env *Env, req *Request, verbosity string) (bson.D, error) {
 	if err != nil {
 		return nil, err
 	}
-	q := &planner.Query{}
-	if q.Filter, _, err = argDoc(req, "filter"); err != nil {
-		return nil, err
-	}
-	if q.Sort, _, err = argDoc(req, "sort"); err != nil {
-		return nil, err
-	}
-	if q.Projection, _, err = argDoc(req, "projection"); err != nil {
-		return nil, err
-	}
-	if q.Skip, _, err = nonNegative(req, "skip"); err != nil {
-		return nil, err
-	}
-	if q.Limit, _, err = nonNegative(req, "limit"); err != nil {
-		return nil, err
-	}
-	if q.AllowDiskUse, err = argBool(req, "allowDiskUse"); err != nil {
-		return nil, err
-	}
-	if q.Vars, err = letVars(req); err != nil {
-		return nil, err
-	}
-	if err := queryHints(req, q); err != nil {
+	q, err := parseFindQuery(req)
+	if err != nil {
 		return nil, err
 	}
 	return runExplain(env, req.DB, name, q, planner.ExplainFind, verbosity)
@@ -159,19 +138,8 @@ func explainCount(env *Env, req *Request, verbosity string) (bson.D, error) {
 	if err != nil {
 		return nil, err
 	}
-	q := &planner.Query{}
-	if q.Filter, _, err = argDoc(req, "query"); err != nil {
-		return nil, err
-	}
-	if q.Skip, _, err = nonNegative(req, "skip"); err != nil {
-		return nil, err
-	}
-	limit, _, err := argInt64(req, "limit")
+	q, err := parseCountQuery(req)
 	if err != nil {
-		return nil, err
-	}
-	q.Limit = max(limit, -limit)
-	if err := queryHints(req, q); err != nil {
 		return nil, err
 	}
 	return runExplain(env, req.DB, name, q, planner.ExplainCount, verbosity)

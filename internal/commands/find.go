@@ -40,11 +40,6 @@ func (s *snapIter) Close() error {
 	return err
 }
 
-type emptyIter struct{}
-
-func (emptyIter) Next() (bson.Raw, error) { return nil, io.EOF }
-func (emptyIter) Close() error            { return nil }
-
 func nonNegative(req *Request, field string) (int64, bool, error) {
 	n, ok, err := argInt64(req, field)
 	if err != nil {
@@ -67,23 +62,7 @@ func findCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 		"readOnce", "term", "$_requestResumeToken", "$_resumeAfter"); err != nil {
 		return nil, err
 	}
-	filter, _, err := argDoc(req, "filter")
-	if err != nil {
-		return nil, err
-	}
-	sortSpec, _, err := argDoc(req, "sort")
-	if err != nil {
-		return nil, err
-	}
-	projection, _, err := argDoc(req, "projection")
-	if err != nil {
-		return nil, err
-	}
-	skip, _, err := nonNegative(req, "skip")
-	if err != nil {
-		return nil, err
-	}
-	limit, _, err := nonNegative(req, "limit")
+	q, err := parseFindQuery(req)
 	if err != nil {
 		return nil, err
 	}
@@ -98,27 +77,9 @@ func findCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	if err != nil {
 		return nil, err
 	}
-	allowDiskUse, err := argBool(req, "allowDiskUse")
-	if err != nil {
-		return nil, err
-	}
 	if tailable, _ := argBool(req, "tailable"); tailable {
 		return nil, mongoerr.New(mongoerr.BadValue, "error processing query: tailable cursor requested on non capped collection")
 	}
-	vars, err := letVars(req)
-	if err != nil {
-		return nil, err
-	}
-	returnKey, err := argBool(req, "returnKey")
-	if err != nil {
-		return nil, err
-	}
-	q := &planner.Query{ReturnKey: returnKey, Filter: filter, Sort: sortSpec, Projection: projection, Skip: skip, Limit: limit,
-		Vars: vars, AllowDiskUse: allowDiskUse}
-	if err := queryHints(req, q); err != nil {
-		return nil, err
-	}
-	var it DocIterator = emptyIter{}
 	coll := env.Catalog.Collection(req.DB, name)
 	snap, err := env.Catalog.Snapshot()
 	if err != nil {
@@ -129,9 +90,44 @@ func findCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 		snap.Close()
 		return nil, err
 	}
-	it = &snapIter{Iterator: pit, snap: snap}
-	cur := &Cursor{NS: ns(req.DB, name), Iter: it, Limit: limit}
+	cur := &Cursor{NS: ns(req.DB, name), Iter: &snapIter{Iterator: pit, snap: snap}, Limit: q.Limit}
 	return firstBatch(env, cur, batchSize, singleBatch)
+}
+
+// parseFindQuery reads the query of a find command (filter, sort,
+// projection, skip, limit, returnKey, allowDiskUse, let, hint, min, max,
+// collation). find and explain of find share it.
+func parseFindQuery(req *Request) (*planner.Query, error) {
+	q := &planner.Query{}
+	var err error
+	if q.Filter, _, err = argDoc(req, "filter"); err != nil {
+		return nil, err
+	}
+	if q.Sort, _, err = argDoc(req, "sort"); err != nil {
+		return nil, err
+	}
+	if q.Projection, _, err = argDoc(req, "projection"); err != nil {
+		return nil, err
+	}
+	if q.Skip, _, err = nonNegative(req, "skip"); err != nil {
+		return nil, err
+	}
+	if q.Limit, _, err = nonNegative(req, "limit"); err != nil {
+		return nil, err
+	}
+	if q.AllowDiskUse, err = argBool(req, "allowDiskUse"); err != nil {
+		return nil, err
+	}
+	if q.ReturnKey, err = argBool(req, "returnKey"); err != nil {
+		return nil, err
+	}
+	if q.Vars, err = letVars(req); err != nil {
+		return nil, err
+	}
+	if err := queryHints(req, q); err != nil {
+		return nil, err
+	}
+	return q, nil
 }
 
 // firstBatch fills the first batch of a new cursor and registers the
