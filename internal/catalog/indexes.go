@@ -251,14 +251,17 @@ func (c *Catalog) CreateIndexes(ctx context.Context, db, name string, specs []bs
 				return fmt.Errorf("catalog: decode stored document: %w", err)
 			}
 			encID := recKey(nc.ID, docID(doc))[9:]
-			entries, err := w.indexWrites(only, doc, encID, nil)
+			entries, err := w.indexEntries(only, doc, encID, true)
 			if err != nil {
 				return err
 			}
 			for _, e := range entries {
-				if err := txn.Set(e.key, e.value); err != nil {
+				if err := w.checkUnique(only, e, encID); err != nil {
 					return err
 				}
+			}
+			if err := w.setEntries(entries); err != nil {
+				return err
 			}
 		}
 		return putMeta(txn, m)

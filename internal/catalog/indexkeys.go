@@ -59,9 +59,12 @@ func collectPath(v any, parts []string, out []any, multi bool) ([]any, bool) {
 // indexEntries returns the encoded keys (without the index prefix) that doc
 // contributes to ix, deduplicated, or nil if the document is not indexed
 // (sparse or partial). keyVals is the first key's field values, for errors.
-func (ix *Index) entries(doc bson.D) (keys [][]byte, keyVals [][]any, err error) {
+//
+// multi reports whether an indexed path of doc holds an array (the document
+// makes the index multikey).
+func (ix *Index) entries(doc bson.D) (keys [][]byte, keyVals [][]any, multi bool, err error) {
 	if ix.partialMatch != nil && !ix.partialMatch(doc) {
-		return nil, nil, nil
+		return nil, nil, false, nil
 	}
 	perField := make([][]any, len(ix.fields))
 	multiField := -1
@@ -73,14 +76,14 @@ func (ix *Index) entries(doc bson.D) (keys [][]byte, keyVals [][]any, err error)
 		}
 		if multi {
 			if multiField >= 0 {
-				return nil, nil, mongoerr.Newf(mongoerr.Code(171), "cannot index parallel arrays [%s] [%s]", ix.fields[i], ix.fields[multiField])
+				return nil, nil, true, mongoerr.Newf(mongoerr.Code(171), "cannot index parallel arrays [%s] [%s]", ix.fields[i], ix.fields[multiField])
 			}
 			multiField = i
 		}
 		perField[i] = vals
 	}
 	if ix.Sparse && allMissing {
-		return nil, nil, nil
+		return nil, nil, false, nil
 	}
 	// Cartesian product (at most one field has several values).
 	combos := [][]any{{}}
@@ -104,7 +107,7 @@ func (ix *Index) entries(doc bson.D) (keys [][]byte, keyVals [][]any, err error)
 		keys = append(keys, k)
 		keyVals = append(keyVals, c)
 	}
-	return keys, keyVals, nil
+	return keys, keyVals, multiField >= 0, nil
 }
 
 func hasPath(doc bson.D, path string) bool {

@@ -28,7 +28,7 @@ import (
 const tagMultikey byte = 0x06
 
 // multikeyTracked reports whether the write path records multikey markers
-// (Writer.noteMultikey is called for every index entry computation). Until
+// (Writer.markMultikey is called for every index a write makes multikey). Until
 // it does, an index without a marker must be assumed multikey.
 var multikeyTracked = true
 
@@ -216,14 +216,19 @@ func (w *Writer) IndexMultikey(coll *Collection, ix *Index) (bool, error) {
 	return indexMultikey(w.txn, coll, ix)
 }
 
-// noteMultikey records that ix is multikey if doc makes it so. It is the
-// hook the write path calls for each secondary index whose entries it
-// computes (Writer.indexWrites covers inserts, replacements and index
-// builds); see multikeyTracked.
+// noteMultikey records that ix is multikey if doc makes it so.
 func (w *Writer) noteMultikey(coll *Collection, ix *Index, doc bson.D) error {
 	if ix.IsID() || !ix.IsMultikeyDoc(doc) {
 		return nil
 	}
+	return w.markMultikey(coll, ix)
+}
+
+// markMultikey records that ix is multikey. The write path calls it for
+// each secondary index a new document version makes multikey
+// (Writer.indexEntries covers inserts, replacements and index builds); see
+// multikeyTracked.
+func (w *Writer) markMultikey(coll *Collection, ix *Index) error {
 	k := multikeyKey(coll.ID, ix.ID)
 	if v, err := w.txn.Get(k); err == nil && len(v) > 0 && v[0] != 0 {
 		return nil

@@ -274,7 +274,7 @@ func (v *validator) recordEntries(doc bson.D, encID []byte, fn func(i int, ix *I
 		if ix.IsID() {
 			continue
 		}
-		keys, _, err := ix.entries(doc)
+		keys, _, _, err := ix.entries(doc)
 		if err != nil {
 			return fmt.Errorf("index %s: %w", ix.Name, err)
 		}

@@ -59,7 +59,7 @@ func validateFixture(t *testing.T) (*Catalog, *Collection) {
 func entryKey(t *testing.T, coll *Collection, name string, doc bson.D) []byte {
 	t.Helper()
 	ix := coll.Index(name)
-	keys, _, err := ix.entries(doc)
+	keys, _, _, err := ix.entries(doc)
 	if err != nil || len(keys) == 0 {
 		t.Fatalf("entries of %v in %s: %v %v", doc, name, keys, err)
 	}

@@ -151,73 +151,70 @@ func dupKeyError(coll *Collection, ix *Index, vals []any) error {
 	return e
 }
 
-type pendingEntry struct {
-	key   []byte
-	value []byte
+// indexEntry is one secondary-index entry of a document.
+type indexEntry struct {
+	ix    *Index
+	key   []byte // the full storage key
+	value []byte // enc(_id) for unique indexes, empty otherwise
+	vals  []any  // the key's field values, for duplicate key errors
 }
 
-// indexWrites computes the secondary-index entries of doc and checks unique
-// constraints (ignoring entries that belong to the document itself).
-func (w *Writer) indexWrites(coll *Collection, doc bson.D, encID []byte, skip map[string]bool) ([]pendingEntry, error) {
-	var out []pendingEntry
+// indexEntries computes the secondary-index entries of doc, whose encoded
+// _id is encID. With note, it also records indexes that doc makes
+// multikey (writes of new document versions; never needed for removals).
+func (w *Writer) indexEntries(coll *Collection, doc bson.D, encID []byte, note bool) ([]indexEntry, error) {
+	var out []indexEntry
 	for _, ix := range coll.Indexes {
 		if ix.IsID() {
 			continue
 		}
-		keys, vals, err := ix.entries(doc)
+		keys, vals, multi, err := ix.entries(doc)
 		if err != nil {
 			return nil, err
 		}
-		if err := w.noteMultikey(coll, ix, doc); err != nil {
-			return nil, err
+		if note && multi {
+			if err := w.markMultikey(coll, ix); err != nil {
+				return nil, err
+			}
 		}
 		prefix := idxPrefix(coll.ID, ix.ID)
 		for i, k := range keys {
-			full := append(append([]byte(nil), prefix...), k...)
+			e := indexEntry{ix: ix, key: append(append([]byte(nil), prefix...), k...), vals: vals[i]}
 			if ix.Unique {
-				if skip[string(full)] {
-					continue
-				}
-				existing, err := w.txn.Get(full)
-				if err == nil && !bytes.Equal(existing, encID) {
-					return nil, dupKeyError(coll, ix, vals[i])
-				}
-				if err != nil && !errors.Is(err, storage.ErrNotFound) {
-					return nil, err
-				}
-				out = append(out, pendingEntry{full, encID})
+				e.value = encID
 			} else {
-				full = append(full, encID...)
-				if skip[string(full)] {
-					continue
-				}
-				out = append(out, pendingEntry{full, nil})
+				e.key = append(e.key, encID...)
 			}
+			out = append(out, e)
 		}
 	}
 	return out, nil
 }
 
-func (w *Writer) indexKeysOf(coll *Collection, doc bson.D, encID []byte) (map[string]bool, error) {
-	set := map[string]bool{}
-	for _, ix := range coll.Indexes {
-		if ix.IsID() {
-			continue
-		}
-		keys, _, err := ix.entries(doc)
-		if err != nil {
-			return nil, err
-		}
-		prefix := idxPrefix(coll.ID, ix.ID)
-		for _, k := range keys {
-			full := append(append([]byte(nil), prefix...), k...)
-			if !ix.Unique {
-				full = append(full, encID...)
-			}
-			set[string(full)] = true
+// checkUnique fails with DuplicateKey if e is a unique-index entry that
+// another document (not encID) holds already.
+func (w *Writer) checkUnique(coll *Collection, e indexEntry, encID []byte) error {
+	if !e.ix.Unique {
+		return nil
+	}
+	existing, err := w.txn.Get(e.key)
+	switch {
+	case err == nil && !bytes.Equal(existing, encID):
+		return dupKeyError(coll, e.ix, e.vals)
+	case err != nil && !errors.Is(err, storage.ErrNotFound):
+		return err
+	}
+	return nil
+}
+
+// setEntries writes index entries.
+func (w *Writer) setEntries(entries []indexEntry) error {
+	for _, e := range entries {
+		if err := w.txn.Set(e.key, e.value); err != nil {
+			return err
 		}
 	}
-	return set, nil
+	return nil
 }
 
 // Insert inserts doc, which must have been through PrepareInsert. It fails
@@ -238,17 +235,20 @@ func (w *Writer) Insert(coll *Collection, doc bson.D) error {
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return err
 	}
-	entries, err := w.indexWrites(coll, doc, encID, nil)
+	entries, err := w.indexEntries(coll, doc, encID, true)
 	if err != nil {
 		return err
+	}
+	for _, e := range entries {
+		if err := w.checkUnique(coll, e, encID); err != nil {
+			return err
+		}
 	}
 	if err := w.txn.Set(rk, raw); err != nil {
 		return err
 	}
-	for _, e := range entries {
-		if err := w.txn.Set(e.key, e.value); err != nil {
-			return err
-		}
+	if err := w.setEntries(entries); err != nil {
+		return err
 	}
 	d := w.delta(coll.ID)
 	d.count++
@@ -273,29 +273,39 @@ func (w *Writer) Replace(coll *Collection, old bson.Raw, doc bson.D) error {
 	id := docID(doc)
 	rk := recKey(coll.ID, id)
 	encID := rk[9:]
-	oldKeys, err := w.indexKeysOf(coll, oldDoc, encID)
+	oldEntries, err := w.indexEntries(coll, oldDoc, encID, false)
 	if err != nil {
 		return err
 	}
-	entries, err := w.indexWrites(coll, doc, encID, oldKeys)
+	newEntries, err := w.indexEntries(coll, doc, encID, true)
 	if err != nil {
 		return err
 	}
-	newKeys, err := w.indexKeysOf(coll, doc, encID)
-	if err != nil {
-		return err
+	oldKeys := make(map[string]bool, len(oldEntries))
+	for _, e := range oldEntries {
+		oldKeys[string(e.key)] = true
 	}
-	for k := range oldKeys {
-		if !newKeys[k] {
-			if err := w.txn.Delete([]byte(k)); err != nil {
+	newKeys := make(map[string]bool, len(newEntries))
+	added := newEntries[:0:0]
+	for _, e := range newEntries {
+		newKeys[string(e.key)] = true
+		if oldKeys[string(e.key)] {
+			continue
+		}
+		if err := w.checkUnique(coll, e, encID); err != nil {
+			return err
+		}
+		added = append(added, e)
+	}
+	for _, e := range oldEntries {
+		if !newKeys[string(e.key)] {
+			if err := w.txn.Delete(e.key); err != nil {
 				return err
 			}
 		}
 	}
-	for _, e := range entries {
-		if err := w.txn.Set(e.key, e.value); err != nil {
-			return err
-		}
+	if err := w.setEntries(added); err != nil {
+		return err
 	}
 	if err := w.txn.Set(rk, raw); err != nil {
 		return err
@@ -311,12 +321,12 @@ func (w *Writer) Delete(coll *Collection, old bson.Raw) error {
 		return fmt.Errorf("catalog: decode stored document: %w", err)
 	}
 	rk := recKey(coll.ID, docID(oldDoc))
-	keys, err := w.indexKeysOf(coll, oldDoc, rk[9:])
+	entries, err := w.indexEntries(coll, oldDoc, rk[9:], false)
 	if err != nil {
 		return err
 	}
-	for k := range keys {
-		if err := w.txn.Delete([]byte(k)); err != nil {
+	for _, e := range entries {
+		if err := w.txn.Delete(e.key); err != nil {
 			return err
 		}
 	}
