@@ -152,25 +152,7 @@ func (s *outStage) open(ctx context.Context, in Source) (Source, error) {
 		if err != nil {
 			return nil, err
 		}
-		batch := make([]bson.D, 0, outBatchSize)
-		flush := func() error {
-			if len(batch) == 0 {
-				return nil
-			}
-			err := t.Insert(ctx, batch)
-			batch = batch[:0]
-			return err
-		}
-		err = drain(ctx, in, func(d bson.D) error {
-			batch = append(batch, d)
-			if len(batch) >= outBatchSize {
-				return flush()
-			}
-			return nil
-		})
-		if err == nil {
-			err = flush()
-		}
+		err = drainBatches(ctx, in, func(batch []bson.D) error { return t.Insert(ctx, batch) })
 		if err == nil {
 			err = t.Commit(ctx)
 		}
@@ -378,25 +360,7 @@ func (s *mergeStage) open(ctx context.Context, in Source) (Source, error) {
 				return nil, mongoerr.New(51183, "Cannot find index to verify that join fields will be unique")
 			}
 		}
-		batch := make([]bson.D, 0, outBatchSize)
-		flush := func() error {
-			if len(batch) == 0 {
-				return nil
-			}
-			err := s.writeBatch(ctx, w, batch)
-			batch = batch[:0]
-			return err
-		}
-		err = drain(ctx, in, func(d bson.D) error {
-			batch = append(batch, d)
-			if len(batch) >= outBatchSize {
-				return flush()
-			}
-			return nil
-		})
-		if err == nil {
-			err = flush()
-		}
+		err = drainBatches(ctx, in, func(batch []bson.D) error { return s.writeBatch(ctx, w, batch) })
 		if err != nil {
 			return nil, err
 		}
@@ -568,4 +532,23 @@ func (s *mergeStage) runUpdatePipeline(old, d bson.D) (bson.D, error) {
 		return nil, mongoerr.New(mongoerr.BadValue, "$merge whenMatched pipeline must produce exactly one document")
 	}
 	return out[0], nil
+}
+
+// drainBatches reads in to the end, handing fn batches of up to
+// outBatchSize documents. The slice passed to fn is reused afterwards.
+func drainBatches(ctx context.Context, in Source, fn func([]bson.D) error) error {
+	batch := make([]bson.D, 0, outBatchSize)
+	err := drain(ctx, in, func(d bson.D) error {
+		batch = append(batch, d)
+		if len(batch) < outBatchSize {
+			return nil
+		}
+		err := fn(batch)
+		batch = batch[:0]
+		return err
+	})
+	if err == nil && len(batch) > 0 {
+		err = fn(batch)
+	}
+	return err
 }
