@@ -73,7 +73,7 @@ func decodeValue(v bsoncore.Value) (any, error) {
 			return decodeArray(bsoncore.Document(x))
 		}
 	case bsoncore.TypeBinary:
-		if st, data, ok := v.BinaryOK(); ok {
+		if st, data, ok := readBinary(v.Data); ok {
 			return bson.Binary{Subtype: st, Data: data}, nil
 		}
 	case bsoncore.TypeUndefined:
@@ -140,4 +140,24 @@ func decodeValue(v bsoncore.Value) (any, error) {
 		return nil, fmt.Errorf("bsonutil: decode: unknown BSON type 0x%02x", byte(v.Type))
 	}
 	return nil, errMalformed
+}
+
+// readBinary reads a binary value as bson.Unmarshal does. The old binary
+// subtype 0x02 carries a second length inside the data; a value too short
+// to hold one (outer length 4 or less) is read as plain bytes, and one whose
+// inner length disagrees with the outer length is malformed.
+func readBinary(b []byte) (byte, []byte, bool) {
+	length, rem, ok := bsoncore.ReadLength(b)
+	if !ok || length < 0 || len(rem) < 1+int(length) {
+		return 0, nil, false
+	}
+	st, data := rem[0], rem[1:1+int(length)]
+	if st == bson.TypeBinaryBinaryOld && length > 4 {
+		inner, r, ok := bsoncore.ReadLength(data)
+		if !ok || int(inner) != len(r) {
+			return 0, nil, false
+		}
+		data = r
+	}
+	return st, data, true
 }
