@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"context"
+	"io"
 	"math"
 	"slices"
 	"sort"
@@ -262,69 +263,170 @@ func parseBucketAuto(pc *parseCtx, name string, spec any) (Stage, error) {
 	return st, nil
 }
 
-type keyedDoc struct {
-	key any
-	doc bson.D
+// open returns the buckets as a stream. On the first Next the input is
+// sorted by the groupBy value through the external sort (so past the
+// memory limit it fails with 292, or spills sorted runs with
+// AllowDiskUse), which also counts the documents; the sorted documents
+// are then dealt into buckets one after the other, and each bucket is
+// handed out as soon as the first document of the next one is seen. Only
+// the open bucket's accumulators are held besides the sort.
+func (s *bucketAutoStage) open(ctx context.Context, in Source) (Source, error) {
+	r := &bucketAutoRun{s: s, in: in}
+	return &funcSource{next: r.next, close: r.close}, nil
 }
 
-func (s *bucketAutoStage) open(ctx context.Context, in Source) (Source, error) {
-	return lazySource(in, func(ctx context.Context) ([]bson.D, error) {
-		mem := newMemTracker("$bucketAuto", s.opts)
-		var items []keyedDoc
-		err := drain(ctx, in, func(doc bson.D) error {
+// bucketAutoRun is the per-run state of a $bucketAuto.
+type bucketAutoRun struct {
+	s      *bucketAutoStage
+	in     Source
+	mem    *memTracker
+	sorted Source // keyedRecords by groupBy value; nil before the first Next
+	approx int    // documents per bucket
+	num    int    // buckets started
+	cur    *autoBucket
+	n      int // records read from sorted
+	done   bool
+	err    error // the error that ended the run
+}
+
+// autoBucket is the bucket being filled.
+type autoBucket struct {
+	min, last any // first and latest groupBy value
+	count     int
+	accs      []accumulator
+}
+
+func (r *bucketAutoRun) close() error {
+	if r.sorted != nil {
+		r.sorted.Close()
+	}
+	return r.in.Close()
+}
+
+func (r *bucketAutoRun) next(ctx context.Context) (bson.D, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	if r.done {
+		return nil, io.EOF
+	}
+	d, err := r.step(ctx)
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return d, err
+}
+
+// step returns the next bucket.
+func (r *bucketAutoRun) step(ctx context.Context) (bson.D, error) {
+	s := r.s
+	if r.sorted == nil {
+		r.mem = newMemTracker("$bucketAuto", s.opts)
+		src, n, err := sortByValue(ctx, r.in, r.mem, recordOrder{}, func(doc bson.D) (any, error) {
 			v, err := evalDoc(s.groupBy, s.vars, doc)
-			if err != nil {
-				return err
-			}
-			items = append(items, keyedDoc{nullIfMissing(v), doc})
-			return mem.add(approxSize(doc) + approxSize(v))
+			return nullIfMissing(v), err
 		})
-		if err != nil || len(items) == 0 {
+		if err != nil {
 			return nil, err
 		}
-		slices.SortStableFunc(items, func(a, b keyedDoc) int { return bsonutil.Compare(a.key, b.key) })
-		n := len(items)
-		approx := int(math.Round(float64(n) / float64(s.buckets)))
-		if approx < 1 {
-			approx = 1
-		}
-		type bucket struct {
-			lo, hi int // item range [lo, hi)
-		}
-		var bs []bucket
-		for i := 0; i < n; {
-			end := i + approx
-			if len(bs) == s.buckets-1 || end > n {
-				end = n
-			}
-			// Equal values stay in one bucket.
-			for end < n && bsonutil.Compare(items[end].key, items[end-1].key) == 0 {
-				end++
-			}
-			bs = append(bs, bucket{i, end})
-			i = end
-		}
-		out := make([]bson.D, 0, len(bs))
-		gs := &groupSpec{stage: "$bucketAuto", accs: s.accs, vars: s.vars, opts: s.opts}
-		for bi, b := range bs {
-			max := items[b.hi-1].key
-			if bi+1 < len(bs) {
-				max = items[bs[bi+1].lo].key
-			}
-			id := bson.D{{Key: "min", Value: items[b.lo].key}, {Key: "max", Value: max}}
-			r := gs.newRun()
-			r.mem = mem
-			for _, it := range items[b.lo:b.hi] {
-				if err := r.addWithKey(id, s.vars.WithRoot(it.doc), it.doc); err != nil {
-					return nil, err
-				}
-			}
-			docs, err := r.results()
-			if err != nil {
+		r.sorted = src
+		r.approx = max(int(math.Round(float64(n)/float64(s.buckets))), 1)
+	}
+	for {
+		if r.n&1023 == 0 {
+			if err := checkCtx(ctx); err != nil {
 				return nil, err
 			}
-			out = append(out, docs...)
 		}
-		return out, nil
-	}), nil
+		rec, err := r.sorted.Next(ctx)
+		if err == io.EOF {
+			r.done = true
+			if r.cur == nil {
+				return nil, io.EOF
+			}
+			// The last bucket's max is its largest value.
+			return r.finish(r.cur.last)
+		}
+		if err != nil {
+			return nil, err
+		}
+		r.n++
+		key, doc, ok := recordParts(rec)
+		if !ok {
+			return nil, errBadRecord
+		}
+		// A bucket closes once it holds approx documents and the value
+		// changes (equal values stay in one bucket), except the last
+		// bucket, which takes the rest. Its max is the next one's min.
+		var out bson.D
+		if r.cur != nil && r.num < s.buckets && r.cur.count >= r.approx && bsonutil.Compare(key, r.cur.last) != 0 {
+			if out, err = r.finish(key); err != nil {
+				return nil, err
+			}
+		}
+		if r.cur == nil {
+			if err := r.start(key); err != nil {
+				return nil, err
+			}
+		}
+		if err := r.add(key, doc); err != nil {
+			return nil, err
+		}
+		if out != nil {
+			return out, nil
+		}
+	}
+}
+
+// start opens the next bucket with min value key. Like MongoDB, the
+// accumulators' initializers see no group key (there is no single one
+// per bucket).
+func (r *bucketAutoRun) start(key any) error {
+	b := &autoBucket{min: key, accs: make([]accumulator, len(r.s.accs))}
+	for i, def := range r.s.accs {
+		a, err := def.newAcc(nil, r.s.vars)
+		if err != nil {
+			return err
+		}
+		b.accs[i] = a
+	}
+	r.cur = b
+	r.num++
+	return r.mem.add(64 * int64(len(b.accs)+1))
+}
+
+func (r *bucketAutoRun) add(key any, doc bson.D) error {
+	b := r.cur
+	vars := r.s.vars.WithRoot(doc)
+	for _, a := range b.accs {
+		n, err := a.add(vars, doc)
+		if err != nil {
+			return err
+		}
+		if n != 0 {
+			if err := r.mem.add(n); err != nil {
+				return err
+			}
+		}
+	}
+	b.last = key
+	b.count++
+	return nil
+}
+
+// finish closes the open bucket with max value hi and returns its
+// document.
+func (r *bucketAutoRun) finish(hi any) (bson.D, error) {
+	b := r.cur
+	r.cur = nil
+	d := make(bson.D, 0, len(b.accs)+1)
+	d = append(d, bson.E{Key: "_id", Value: bson.D{{Key: "min", Value: b.min}, {Key: "max", Value: hi}}})
+	for i, a := range b.accs {
+		v, err := a.result()
+		if err != nil {
+			return nil, err
+		}
+		d = append(d, bson.E{Key: r.s.accs[i].field, Value: v})
+	}
+	return d, nil
 }

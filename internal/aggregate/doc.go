@@ -15,8 +15,14 @@
 // With AllowDiskUse, $sort writes sorted runs to temporary files in
 // SpillDir and k-way merges them, and $group (so also $sortByCount and
 // $bucket) sends the documents of groups that are not yet in memory to
-// hash-partitioned files and aggregates each partition afterwards. The
-// other blocking stages continue in memory.
+// hash-partitioned files and aggregates each partition afterwards.
+// $bucketAuto and $setWindowFields (so also $fill) sort their input
+// through the same external sort, as {k: value, d: doc} records ordered
+// by the groupBy value or by the partition key and sortBy, and then
+// stream the sorted records: $bucketAuto fills one bucket at a time and
+// $setWindowFields holds one partition at a time (a single partition
+// larger than the limit is still held whole). $densify continues in
+// memory.
 //
 // Stages that need more than documents reach the server through optional
 // capabilities of the Env, found by type assertion: Writer ($out, $merge)

@@ -245,8 +245,11 @@ func (g *groupSpec) runPartition(ctx context.Context, f *spillFile) ([]bson.D, e
 		if err != nil {
 			return nil, err
 		}
-		doc, _ := bsonutil.Get(rec, "d").(bson.D)
-		if err := r.addWithKey(bsonutil.Get(rec, "k"), g.vars.WithRoot(doc), doc); err != nil {
+		key, doc, ok := recordParts(rec)
+		if !ok {
+			return nil, errBadRecord
+		}
+		if err := r.addWithKey(key, g.vars.WithRoot(doc), doc); err != nil {
 			return nil, err
 		}
 	}

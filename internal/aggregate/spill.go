@@ -10,6 +10,7 @@ import (
 	"hash/fnv"
 	"io"
 	"os"
+	"slices"
 	"sync/atomic"
 
 	"github.com/cairndb/cairn/internal/query"
@@ -108,13 +109,39 @@ func (r *spillReader) next() (bson.D, error) {
 
 // ---- external sort ----
 
+// docOrder orders documents by a key computed once per document.
+// *query.Sort is one; recordOrder is another.
+type docOrder interface {
+	Key(doc bson.D) query.SortKey
+	CompareKeys(a, b query.SortKey) int
+}
+
+// sortDocs sorts docs in place, stably, computing each key once.
+func sortDocs(o docOrder, docs []bson.D) {
+	if len(docs) < 2 {
+		return
+	}
+	type keyed struct {
+		key query.SortKey
+		doc bson.D
+	}
+	tmp := make([]keyed, len(docs))
+	for i, d := range docs {
+		tmp[i] = keyed{o.Key(d), d}
+	}
+	slices.SortStableFunc(tmp, func(x, y keyed) int { return o.CompareKeys(x.key, y.key) })
+	for i := range tmp {
+		docs[i] = tmp[i].doc
+	}
+}
+
 // externalSort sorts its input in memory while it fits; past the memory
 // limit it writes sorted runs to spill files and merges them at the end.
 type externalSort struct {
-	sort *query.Sort
-	mem  *memTracker
-	buf  []bson.D
-	runs []*spillFile
+	order docOrder
+	mem   *memTracker
+	buf   []bson.D
+	runs  []*spillFile
 }
 
 func (x *externalSort) add(d bson.D) error {
@@ -129,7 +156,7 @@ func (x *externalSort) add(d bson.D) error {
 }
 
 func (x *externalSort) spill() error {
-	x.sort.SortDocs(x.buf)
+	sortDocs(x.order, x.buf)
 	f, err := newSpillFile()
 	if err != nil {
 		return err
@@ -157,7 +184,7 @@ func (x *externalSort) close() {
 // files when closed or exhausted.
 func (x *externalSort) result() (Source, error) {
 	if len(x.runs) == 0 {
-		x.sort.SortDocs(x.buf)
+		sortDocs(x.order, x.buf)
 		return SliceSource(x.buf), nil
 	}
 	if len(x.buf) > 0 {
@@ -166,7 +193,7 @@ func (x *externalSort) result() (Source, error) {
 			return nil, err
 		}
 	}
-	m := &mergeSource{x: x, h: mergeHeap{sort: x.sort}}
+	m := &mergeSource{x: x, h: mergeHeap{order: x.order}}
 	for i, f := range x.runs {
 		r, err := f.reader()
 		if err != nil {
@@ -190,12 +217,12 @@ type mergeItem struct {
 
 type mergeHeap struct {
 	items []mergeItem
-	sort  *query.Sort
+	order docOrder
 }
 
 func (h mergeHeap) Len() int { return len(h.items) }
 func (h mergeHeap) Less(i, j int) bool {
-	c := h.sort.CompareKeys(h.items[i].key, h.items[j].key)
+	c := h.order.CompareKeys(h.items[i].key, h.items[j].key)
 	if c != 0 {
 		return c < 0
 	}
@@ -225,7 +252,7 @@ func (m *mergeSource) pull(i int) error {
 	if err != nil {
 		return err
 	}
-	heap.Push(&m.h, mergeItem{doc: d, key: m.x.sort.Key(d), run: i})
+	heap.Push(&m.h, mergeItem{doc: d, key: m.x.order.Key(d), run: i})
 	return nil
 }
 
@@ -254,8 +281,8 @@ func (m *mergeSource) Close() error {
 const groupSpillPartitions = 16
 
 // groupSpill holds the documents of groups that did not fit in memory,
-// partitioned by a hash of the group key. Each spilled record is
-// {k: key, d: doc}.
+// partitioned by a hash of the group key. Each spilled record is a
+// keyedRecord {k: key, d: doc}.
 type groupSpill struct {
 	parts [groupSpillPartitions]*spillFile
 	seed  byte
@@ -273,7 +300,7 @@ func (g *groupSpill) write(key any, doc bson.D) error {
 		}
 		g.parts[p] = f
 	}
-	return g.parts[p].write(bson.D{{Key: "k", Value: key}, {Key: "d", Value: doc}})
+	return g.parts[p].write(keyedRecord(key, doc))
 }
 
 func (g *groupSpill) close() {
@@ -283,4 +310,85 @@ func (g *groupSpill) close() {
 			g.parts[i] = nil
 		}
 	}
+}
+
+// ---- sorting documents by a computed value ----
+
+// keyedRecord is how documents travel with a value computed from them
+// (a group key, a groupBy value, a partition key) through spill files and
+// the external sort: {k: value, d: doc}.
+func keyedRecord(k any, doc bson.D) bson.D {
+	return bson.D{{Key: "k", Value: k}, {Key: "d", Value: doc}}
+}
+
+// recordParts returns the value and the document of a keyedRecord; ok is
+// false if rec is not one.
+func recordParts(rec bson.D) (k any, doc bson.D, ok bool) {
+	haveK := false
+	for _, e := range rec {
+		switch e.Key {
+		case "k":
+			k, haveK = e.Value, true
+		case "d":
+			doc, ok = e.Value.(bson.D)
+		}
+	}
+	return k, doc, ok && haveK
+}
+
+// errBadRecord is returned for a spilled record that is not a keyedRecord.
+var errBadRecord = fmt.Errorf("aggregate: corrupt spill file: malformed record")
+
+// recordOrder orders keyedRecords by their value (bsonutil.Compare, as
+// whole values: arrays are not expanded), ties by their document under
+// then (nil: by the value only). Ties beyond that keep input order.
+type recordOrder struct {
+	then *query.Sort
+}
+
+func (o recordOrder) Key(rec bson.D) query.SortKey {
+	k, doc, _ := recordParts(rec)
+	key := query.SortKey{k}
+	if o.then != nil {
+		key = append(key, o.then.Key(doc)...)
+	}
+	return key
+}
+
+func (o recordOrder) CompareKeys(a, b query.SortKey) int {
+	if c := bsonutil.Compare(a[0], b[0]); c != 0 {
+		return c
+	}
+	if o.then != nil {
+		return o.then.CompareKeys(a[1:], b[1:])
+	}
+	return 0
+}
+
+// sortByValue drains in through an external sort of keyedRecords, the
+// value of each document given by value, in the order o, accounting the
+// records in mem (so past the limit it fails with 292 without
+// AllowDiskUse, and spills sorted runs with it). It returns the sorted
+// records, as a source that removes its spill files when exhausted or
+// closed, and their number.
+func sortByValue(ctx context.Context, in Source, mem *memTracker, o recordOrder, value func(bson.D) (any, error)) (Source, int, error) {
+	x := &externalSort{order: o, mem: mem}
+	n := 0
+	err := drain(ctx, in, func(d bson.D) error {
+		v, err := value(d)
+		if err != nil {
+			return err
+		}
+		n++
+		return x.add(keyedRecord(v, d))
+	})
+	if err != nil {
+		x.close()
+		return nil, 0, err
+	}
+	src, err := x.result()
+	if err != nil {
+		return nil, 0, err
+	}
+	return src, n, nil
 }

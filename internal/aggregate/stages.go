@@ -202,7 +202,7 @@ func (s *sortStage) open(ctx context.Context, in Source) (Source, error) {
 		},
 		next: func(ctx context.Context) (bson.D, error) {
 			if out == nil {
-				x := &externalSort{sort: s.sort, mem: newMemTracker("$sort", s.pc.opts)}
+				x := &externalSort{order: s.sort, mem: newMemTracker("$sort", s.pc.opts)}
 				if err := drain(ctx, in, x.add); err != nil {
 					x.close()
 					return nil, err

@@ -2,8 +2,8 @@ package aggregate
 
 import (
 	"context"
+	"io"
 	"math"
-	"sort"
 	"strings"
 
 	"github.com/cairndb/cairn/internal/bsonutil"
@@ -13,10 +13,10 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
-// $setWindowFields: documents are sorted by (partition key, sortBy) and
-// each partition is materialized; every output field is then computed
-// over the partition from the input documents (outputs of the same stage
-// do not see each other).
+// $setWindowFields: documents are sorted by (partition key, sortBy)
+// through the external sort and each partition in turn is materialized;
+// every output field is then computed over the partition from the input
+// documents (outputs of the same stage do not see each other).
 
 type boundKind int
 
@@ -481,57 +481,124 @@ type windowRow struct {
 	key  query.SortKey
 }
 
+// open returns the stage's output as a stream. On the first Next the
+// input goes through the external sort by (partition key, sortBy), so
+// past the memory limit it fails with 292, or spills sorted runs with
+// AllowDiskUse. The sorted documents are then read one partition at a
+// time: only the current partition's rows and outputs are held besides
+// the sort (a partition larger than the limit is still held whole).
 func (st *windowStage) open(ctx context.Context, in Source) (Source, error) {
-	return lazySource(in, func(ctx context.Context) ([]bson.D, error) { return st.run(ctx, in) }), nil
+	r := &windowRun{st: st, in: in}
+	return &funcSource{next: r.next, close: r.close}, nil
 }
 
-func (st *windowStage) run(ctx context.Context, in Source) ([]bson.D, error) {
-	mem := newMemTracker("$setWindowFields", st.pc.opts)
+// windowRun is the per-run state of a $setWindowFields.
+type windowRun struct {
+	st      *windowStage
+	in      Source
+	sorted  Source     // keyedRecords {k: partition key, d: doc}; nil before the first Next
+	pending *windowRow // first row of the next partition
+	out     []bson.D   // the current partition's results not yet handed out
+	n       int        // records read from sorted
+	done    bool       // sorted is exhausted
+	err     error      // the error that ended the run
+}
+
+func (r *windowRun) close() error {
+	if r.sorted != nil {
+		r.sorted.Close()
+	}
+	return r.in.Close()
+}
+
+func (r *windowRun) next(ctx context.Context) (bson.D, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	for len(r.out) == 0 {
+		if r.done {
+			return nil, io.EOF
+		}
+		if err := r.fill(ctx); err != nil {
+			r.err = err
+			return nil, err
+		}
+	}
+	d := r.out[0]
+	r.out[0] = nil
+	r.out = r.out[1:]
+	return d, nil
+}
+
+// fill computes the next partition's results into r.out.
+func (r *windowRun) fill(ctx context.Context) error {
+	st := r.st
+	if r.sorted == nil {
+		mem := newMemTracker("$setWindowFields", st.pc.opts)
+		src, _, err := sortByValue(ctx, r.in, mem, recordOrder{then: st.sort}, st.partitionKey)
+		if err != nil {
+			return err
+		}
+		r.sorted = src
+	}
 	var rows []windowRow
-	err := drain(ctx, in, func(d bson.D) error {
-		r := windowRow{doc: d}
-		if st.partition != nil {
-			v, err := evalDoc(st.partition, st.pc.vars, d)
-			if err != nil {
+	if r.pending != nil {
+		rows = append(rows, *r.pending)
+		r.pending = nil
+	}
+	for {
+		if r.n&1023 == 0 {
+			if err := checkCtx(ctx); err != nil {
 				return err
 			}
-			if _, isArr := v.(bson.A); isArr {
-				return mongoerr.New(mongoerr.TypeMismatch, "An expression used to partition cannot evaluate to value of type array")
-			}
-			r.part = nullIfMissing(v)
 		}
+		rec, err := r.sorted.Next(ctx)
+		if err == io.EOF {
+			r.done = true
+			break
+		}
+		if err != nil {
+			return err
+		}
+		r.n++
+		part, doc, ok := recordParts(rec)
+		if !ok {
+			return errBadRecord
+		}
+		row := windowRow{doc: doc, part: part}
 		if st.sort != nil {
-			r.key = st.sort.Key(d)
+			row.key = st.sort.Key(doc)
 		}
-		rows = append(rows, r)
-		return mem.add(approxSize(d) + 64)
-	})
+		if len(rows) > 0 && bsonutil.Compare(part, rows[0].part) != 0 {
+			r.pending = &row
+			break
+		}
+		rows = append(rows, row)
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	out, err := st.partitionResults(rows)
+	if err != nil {
+		return err
+	}
+	r.out = out
+	return nil
+}
+
+// partitionKey evaluates partitionBy for doc (null without one).
+func (st *windowStage) partitionKey(doc bson.D) (any, error) {
+	if st.partition == nil {
+		return nil, nil
+	}
+	v, err := evalDoc(st.partition, st.pc.vars, doc)
 	if err != nil {
 		return nil, err
 	}
-	sort.SliceStable(rows, func(i, j int) bool {
-		if c := bsonutil.Compare(rows[i].part, rows[j].part); c != 0 {
-			return c < 0
-		}
-		if st.sort != nil {
-			return st.sort.CompareKeys(rows[i].key, rows[j].key) < 0
-		}
-		return false
-	})
-	out := make([]bson.D, 0, len(rows))
-	for start := 0; start < len(rows); {
-		end := start + 1
-		for end < len(rows) && bsonutil.Compare(rows[end].part, rows[start].part) == 0 {
-			end++
-		}
-		docs, err := st.partitionResults(rows[start:end])
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, docs...)
-		start = end
+	if _, isArr := v.(bson.A); isArr {
+		return nil, mongoerr.New(mongoerr.TypeMismatch, "An expression used to partition cannot evaluate to value of type array")
 	}
-	return out, nil
+	return nullIfMissing(v), nil
 }
 
 func (st *windowStage) partitionResults(rows []windowRow) ([]bson.D, error) {
