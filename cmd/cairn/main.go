@@ -20,6 +20,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -42,6 +44,7 @@ type config struct {
 	EnableTestCommands bool
 	TTLInterval        time.Duration
 	CacheSize          int64
+	DebugAddr          string
 }
 
 // parseFlags parses args (without the program name) with defaults taken
@@ -63,6 +66,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.BoolVar(&o.EnableTestCommands, "enable-test-commands", false, "enable test-only commands")
 	fs.DurationVar(&o.TTLInterval, "ttl-interval", o.TTLInterval, "how often the TTL monitor deletes expired documents")
 	fs.Int64Var(&o.CacheSize, "cache-size", o.CacheSize, "storage engine block cache size in bytes")
+	fs.StringVar(&o.DebugAddr, "debug-addr", "", "serve Go's pprof profiles over HTTP on this address, e.g. 127.0.0.1:6060 (off when empty)")
 	if err := fs.Parse(args); err != nil {
 		return o, nil, err
 	}
@@ -162,6 +166,18 @@ func run(argv []string, getenv func(string) string) error {
 		return err
 	}
 
+	if o.DebugAddr != "" {
+		dln, err := net.Listen("tcp", o.DebugAddr)
+		if err != nil {
+			ln.Close()
+			closeStorage()
+			return fmt.Errorf("listen on --debug-addr %s: %w", o.DebugAddr, err)
+		}
+		defer dln.Close()
+		go func() { _ = http.Serve(dln, debugMux()) }()
+		logger.Info("pprof profiles served", "url", "http://"+dln.Addr().String()+"/debug/pprof/")
+	}
+
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	served := make(chan error, 1)
@@ -195,4 +211,16 @@ func run(argv []string, getenv func(string) string) error {
 		return serveErr
 	}
 	return nil
+}
+
+// debugMux serves Go's runtime profiles (CPU, heap, allocations,
+// goroutines, mutex and block) under /debug/pprof/.
+func debugMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }

@@ -262,11 +262,38 @@ type fetchIter struct {
 	in    entryIter
 	n     *node
 	check bool
+	f     *catalog.Fetcher // made at the first fetch when the source can
+	noF   bool             // the source cannot make a Fetcher
+	// rawOnly: the consumer reads only Doc.Raw, and the index bounds
+	// express the whole filter (check is false), so a fetched document
+	// is neither decoded nor matched again.
+	rawOnly bool
+}
+
+// fetcherSource is a Source that can read many records through one
+// catalog.Fetcher (both catalog.Snap and catalog.Writer can).
+type fetcherSource interface {
+	NewFetcher(coll *catalog.Collection) (*catalog.Fetcher, error)
 }
 
 func (f *fetchIter) fetch(e entry) (bson.Raw, error) {
 	if e.rec != nil {
 		return e.rec, nil
+	}
+	if f.f == nil && !f.noF {
+		fs, ok := f.x.src.(fetcherSource)
+		if !ok {
+			f.noF = true
+		} else {
+			fr, err := fs.NewFetcher(f.x.coll)
+			if err != nil {
+				return nil, err
+			}
+			f.f = fr
+		}
+	}
+	if f.f != nil {
+		return f.f.Fetch(e.id)
 	}
 	return f.x.src.FetchEncoded(f.x.coll, e.id)
 }
@@ -285,6 +312,10 @@ func (f *fetchIter) next() (Doc, error) {
 			continue // the index and the records disagree; skip
 		}
 		f.n.docsExamined++
+		if f.rawOnly && !f.check {
+			f.n.nReturned++
+			return Doc{Raw: raw, MatchPos: -1}, nil
+		}
 		d, err := bsonutil.Decode(raw)
 		if err != nil {
 			return Doc{}, fmt.Errorf("planner: decode stored document: %w", err)
@@ -302,7 +333,16 @@ func (f *fetchIter) next() (Doc, error) {
 	}
 }
 
-func (f *fetchIter) close() error { return f.in.close() }
+func (f *fetchIter) close() error {
+	err := f.in.close()
+	if f.f != nil {
+		if ferr := f.f.Close(); err == nil {
+			err = ferr
+		}
+		f.f = nil
+	}
+	return err
+}
 
 // coveredIter builds documents from index keys. Values whose BSON type the
 // key encoding does not preserve (numbers, null) make it fetch the
@@ -440,6 +480,22 @@ func (s *sliceIter) next() (Doc, error) {
 }
 
 func (s *sliceIter) close() error { return nil }
+
+// markRawOnly tells the FETCH under a chain of SKIP and LIMIT stages that
+// its consumer reads only Doc.Raw (no projection, no in-memory sort).
+func markRawOnly(it docIter) {
+	for {
+		switch x := it.(type) {
+		case *limitIter:
+			it = x.in
+		case *fetchIter:
+			x.rawOnly = true
+			return
+		default:
+			return
+		}
+	}
+}
 
 type limitIter struct {
 	in          docIter

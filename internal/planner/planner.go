@@ -157,6 +157,8 @@ func Find(src Source, coll *catalog.Collection, q *Query) (Iterator, error) {
 	if q.ReturnKey {
 		it.proj, it.keyOnly = nil, true
 		it.keyPattern = scannedKey(p.sol.root)
+	} else if p.proj == nil {
+		markRawOnly(p.it)
 	}
 	return it, nil
 }
@@ -227,6 +229,7 @@ func (p *prepared) count(src Source, coll *catalog.Collection, q *Query) (int64,
 		return n, nil
 	}
 	defer p.it.close()
+	markRawOnly(p.it)
 	for {
 		_, err := p.it.next()
 		if err == io.EOF {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"github.com/cairndb/cairn/internal/bsonutil"
 	"syscall"
 
 	"context"
@@ -268,7 +269,7 @@ func errorReply(e *mongoerr.Error) bson.D {
 // marshalReply encodes a reply, refusing replies beyond the BSON size limit
 // (plus the command overhead mongod allows).
 func marshalReply(d bson.D) ([]byte, error) {
-	raw, err := bson.Marshal(d)
+	raw, err := bsonutil.Marshal(d)
 	if err != nil {
 		return nil, err
 	}

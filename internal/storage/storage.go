@@ -80,6 +80,23 @@ type Iterator interface {
 	Close() error
 }
 
+// PointReader is an optional capability of a Snapshot: many point reads
+// through one Getter cost less than as many Get calls, because the engine
+// keeps one positioned cursor instead of building a lookup for each key.
+// Reads of keys in ascending order are cheapest.
+type PointReader interface {
+	NewGetter() (Getter, error)
+}
+
+// Getter reads single keys from the snapshot that made it. Unlike
+// Reader.Get, the values it returns belong to the caller. It is closed
+// with the snapshot if not before.
+type Getter interface {
+	// Get returns the value for key, or ErrNotFound.
+	Get(key []byte) ([]byte, error)
+	Close() error
+}
+
 // SizeEstimator is implemented by engines that can estimate the bytes a
 // key range occupies on disk.
 type SizeEstimator interface {

@@ -1,6 +1,7 @@
 package pebble
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -100,6 +101,46 @@ func (s *snapshot) Scan(lower, upper []byte, reverse bool) (storage.Iterator, er
 	s.iters[it] = struct{}{}
 	return it, nil
 }
+
+// NewGetter implements storage.PointReader with one Pebble iterator
+// reused for every read; seeking forward from its last position lets
+// Pebble skip work (its seek-using-next optimization).
+func (s *snapshot) NewGetter() (storage.Getter, error) {
+	it, err := s.Scan(nil, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	return &getter{it: it.(*iterator)}, nil
+}
+
+// getter implements storage.Getter.
+type getter struct {
+	it *iterator
+}
+
+func (g *getter) Get(key []byte) ([]byte, error) {
+	i := g.it
+	if !i.eng.enter() {
+		return nil, storage.ErrClosed
+	}
+	defer i.eng.exit()
+	if i.closed {
+		return nil, storage.ErrClosed
+	}
+	if !i.it.SeekGE(key) || !bytes.Equal(i.it.Key(), key) {
+		if err := i.it.Error(); err != nil {
+			return nil, fmt.Errorf("storage/pebble: get: %w", err)
+		}
+		return nil, storage.ErrNotFound
+	}
+	v, err := i.it.ValueAndErr()
+	if err != nil {
+		return nil, fmt.Errorf("storage/pebble: get: %w", err)
+	}
+	return append([]byte(nil), v...), nil
+}
+
+func (g *getter) Close() error { return g.it.Close() }
 
 // Close closes the snapshot and any iterators still open on it.
 func (s *snapshot) Close() error {

@@ -36,6 +36,7 @@ func RunEngineTests(t *testing.T, open func(t *testing.T) storage.Engine) {
 		{"LargeValues", testLargeValues},
 		{"PrefixEndScan", testPrefixEndScan},
 		{"Closed", testClosed},
+		{"PointReader", testPointReader},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -693,5 +694,53 @@ func testClosed(t *testing.T, e storage.Engine) {
 	_ = s.Close() // must not panic
 	if err := e.Close(); !errors.Is(err, storage.ErrClosed) {
 		t.Errorf("second Close: %v, want ErrClosed", err)
+	}
+}
+
+// testPointReader checks the optional storage.PointReader capability:
+// a Getter sees the snapshot's state (not later writes), finds keys in
+// any order, reports absent keys (including prefixes and successors of
+// present ones) as ErrNotFound, and hands out values the caller owns.
+func testPointReader(t *testing.T, e storage.Engine) {
+	set(t, e, "a", "1", "b", "2", "bb", "22", "d", "4")
+	s := snap(t, e)
+	defer s.Close()
+	pr, ok := s.(storage.PointReader)
+	if !ok {
+		t.Skip("engine does not implement storage.PointReader (optional)")
+	}
+	g, err := pr.NewGetter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	set(t, e, "c", "3", "a", "changed")
+	var held []byte
+	for _, tc := range []struct{ key, want string }{
+		{"a", "1"}, {"bb", "22"}, {"b", "2"}, {"c", ""}, {"ba", ""}, {"", ""},
+		{"d", "4"}, {"a", "1"}, {"dd", ""}, {"b", "2"},
+	} {
+		v, err := g.Get([]byte(tc.key))
+		if tc.want == "" {
+			if !errors.Is(err, storage.ErrNotFound) {
+				t.Fatalf("Get(%q) = %q, %v; want ErrNotFound", tc.key, v, err)
+			}
+			continue
+		}
+		if err != nil || string(v) != tc.want {
+			t.Fatalf("Get(%q) = %q, %v; want %q", tc.key, v, err, tc.want)
+		}
+		if held == nil {
+			held = v
+		}
+	}
+	if string(held) != "1" {
+		t.Fatalf("value from the first Get changed to %q after later reads", held)
+	}
+	if err := g.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Get([]byte("a")); err == nil {
+		t.Fatal("Get after Close succeeded")
 	}
 }
