@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/cairndb/cairn/internal/bsonutil"
 	"github.com/cairndb/cairn/internal/expr"
@@ -15,10 +16,67 @@ import (
 
 // accumulator is the running state of one accumulator in one group.
 type accumulator interface {
-	// add processes one input document; vars has $$ROOT set to doc. It
-	// returns the approximate number of bytes the state grew by.
-	add(vars *expr.Vars, doc bson.D) (int64, error)
+	// add processes one input document, sc.doc. It returns the
+	// approximate number of bytes the state grew by.
+	add(sc *docScope) (int64, error)
 	result() (any, error)
+}
+
+// docScope is the evaluation scope of one input document. The expression
+// scope ($$ROOT and $$CURRENT set to doc) is built only when an
+// expression needs one: constants and top-level field paths, the common
+// accumulator arguments and group keys, are evaluated without it (see
+// argExpr). A stage keeps one docScope per run and resets it for every
+// document, so that the per-document path allocates nothing.
+type docScope struct {
+	base *expr.Vars // the pipeline scope
+	doc  bson.D
+	vars *expr.Vars // base with doc as $$ROOT; nil until needed
+}
+
+func (s *docScope) reset(base *expr.Vars, doc bson.D) {
+	s.base, s.doc, s.vars = base, doc, nil
+}
+
+// scope returns the expression scope of the document.
+func (s *docScope) scope() *expr.Vars {
+	if s.vars == nil {
+		s.vars = s.base.WithRoot(s.doc)
+	}
+	return s.vars
+}
+
+// argExpr is a compiled expression with fast paths for the shapes that
+// need no scope: constants, and "$field" paths without dots, whose value
+// is the document's field (Missing when absent), exactly what the field
+// path expression gives for a document root.
+type argExpr struct {
+	e       expr.Expr
+	isConst bool
+	c       any
+	field   string // non-empty for "$field"
+}
+
+func newArgExpr(spec any, e expr.Expr) argExpr {
+	a := argExpr{e: e}
+	if c, ok := expr.IsConstant(e); ok {
+		a.isConst, a.c = true, c
+	} else if l, ok := e.(literalExpr); ok {
+		a.isConst, a.c = true, l.v
+	} else if s, ok := spec.(string); ok && expr.IsFieldPath(s) && !strings.Contains(s, ".") {
+		a.field = s[1:]
+	}
+	return a
+}
+
+func (a *argExpr) eval(sc *docScope) (any, error) {
+	switch {
+	case a.isConst:
+		return a.c, nil
+	case a.field != "":
+		return bsonutil.Get(sc.doc, a.field), nil
+	}
+	return a.e.Eval(sc.scope())
 }
 
 // accDef is a compiled accumulator: {field: {$op: arg}}.
@@ -41,7 +99,8 @@ func parseAccumulator(field, op string, arg any) (*accDef, error) {
 		if err != nil {
 			return err
 		}
-		def.newAcc = func(any, *expr.Vars) (accumulator, error) { return &valueAcc{e: e, st: mk()}, nil }
+		a := newArgExpr(arg, e)
+		def.newAcc = func(any, *expr.Vars) (accumulator, error) { return &valueAcc{e: a, st: mk()}, nil }
 		return nil
 	}
 	var err error
@@ -72,7 +131,7 @@ func parseAccumulator(field, op string, arg any) (*accDef, error) {
 		if d, ok := arg.(bson.D); !ok || len(d) != 0 {
 			return nil, mongoerr.New(40036, "$count takes no arguments, i.e. $count:{}")
 		}
-		one := mustLiteral(int32(1))
+		one := newArgExpr(int32(1), mustLiteral(int32(1)))
 		def.newAcc = func(any, *expr.Vars) (accumulator, error) { return &valueAcc{e: one, st: &sumState{}}, nil }
 	case "$firstN", "$lastN", "$maxN", "$minN":
 		err = parseNAccumulator(def, op, arg)
@@ -97,12 +156,12 @@ type valueState interface {
 }
 
 type valueAcc struct {
-	e  expr.Expr
+	e  argExpr
 	st valueState
 }
 
-func (a *valueAcc) add(vars *expr.Vars, _ bson.D) (int64, error) {
-	v, err := a.e.Eval(vars)
+func (a *valueAcc) add(sc *docScope) (int64, error) {
+	v, err := a.e.eval(sc)
 	if err != nil {
 		return 0, err
 	}
@@ -386,7 +445,7 @@ func parseNAccumulator(def *accDef, op string, arg any) error {
 		default:
 			st = &minMaxNState{n: n, sign: -1}
 		}
-		return &valueAcc{e: ie, st: st}, nil
+		return &valueAcc{e: newArgExpr(in, ie), st: st}, nil
 	}
 	return nil
 }
@@ -522,14 +581,14 @@ type topState struct {
 	items  []topItem
 }
 
-func (st *topState) add(vars *expr.Vars, doc bson.D) (int64, error) {
-	k := st.sort.Key(doc)
+func (st *topState) add(sc *docScope) (int64, error) {
+	k := st.sort.Key(sc.doc)
 	// Insert after every item that sorts at or before k (stable).
 	i := sort.Search(len(st.items), func(i int) bool { return st.sort.CompareKeys(st.items[i].key, k) > 0 })
 	if !st.bottom && i >= st.n {
 		return 0, nil
 	}
-	v, err := st.out.Eval(vars)
+	v, err := st.out.Eval(sc.scope())
 	if err != nil {
 		return 0, err
 	}
@@ -616,7 +675,7 @@ func parsePercentile(def *accDef, op string, arg any) error {
 		return err
 	}
 	def.newAcc = func(any, *expr.Vars) (accumulator, error) {
-		return &valueAcc{e: ie, st: &percentileState{ps: ps, median: op == "$median", continuous: method == "continuous"}}, nil
+		return &valueAcc{e: newArgExpr(args["input"], ie), st: &percentileState{ps: ps, median: op == "$median", continuous: method == "continuous"}}, nil
 	}
 	return nil
 }

@@ -79,7 +79,7 @@ func parseSortByCount(pc *parseCtx, name string, spec any) (Stage, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &groupSpec{stage: "$sortByCount", id: id, accs: []*accDef{cnt}, vars: pc.vars, opts: pc.opts}
+	g := &groupSpec{stage: "$sortByCount", id: newArgExpr(spec, id), accs: []*accDef{cnt}, vars: pc.vars, opts: pc.opts}
 	return &sortByCountStage{baseStage{name, spec}, g}, nil
 }
 
@@ -173,8 +173,8 @@ func (s *bucketStage) open(ctx context.Context, in Source) (Source, error) {
 		r := s.g.newRun()
 		b := s.boundaries
 		err := drain(ctx, in, func(doc bson.D) error {
-			vars := s.g.vars.WithRoot(doc)
-			v, err := s.groupBy.Eval(vars)
+			r.sc.reset(s.g.vars, doc)
+			v, err := s.groupBy.Eval(r.sc.scope())
 			if err != nil {
 				return err
 			}
@@ -188,7 +188,7 @@ func (s *bucketStage) open(ctx context.Context, in Source) (Source, error) {
 			} else {
 				return mongoerr.New(40066, "$switch could not find a matching branch for an input, and no default was specified.")
 			}
-			return r.addWithKey(key, vars, doc)
+			return r.addScoped(key)
 		})
 		if err != nil {
 			return nil, err
@@ -209,6 +209,7 @@ type bucketAutoStage struct {
 	groupBy expr.Expr
 	buckets int
 	accs    []*accDef
+	gran    rounder // nil without 'granularity'
 	vars    *expr.Vars
 	opts    *Options
 }
@@ -245,7 +246,15 @@ func parseBucketAuto(pc *parseCtx, name string, spec any) (Stage, error) {
 			}
 			output = e.Value
 		case "granularity":
-			return nil, mongoerr.New(mongoerr.NotImplemented, "the $bucketAuto 'granularity' option is not supported yet")
+			name, ok := e.Value.(string)
+			if !ok {
+				return nil, mongoerr.Newf(40261, "The $bucketAuto 'granularity' field must be a string, but found type: %s", bsonutil.TypeName(e.Value))
+			}
+			g, err := newRounder(name)
+			if err != nil {
+				return nil, err
+			}
+			st.gran = g
 		default:
 			return nil, mongoerr.Newf(40245, "Unrecognized option to $bucketAuto: %s.", e.Key)
 		}
@@ -287,13 +296,20 @@ type bucketAutoRun struct {
 	n      int // records read from sorted
 	done   bool
 	err    error // the error that ended the run
+	sc     docScope
+	// prevMax is the max of the last bucket returned (with a
+	// granularity, the next bucket's min).
+	prevMax  any
+	havePrev bool
 }
 
 // autoBucket is the bucket being filled.
 type autoBucket struct {
-	min, last any // first and latest groupBy value
+	min, last any // first (or, with a granularity, rounded) and latest groupBy value
 	count     int
 	accs      []accumulator
+	bound     any // with a granularity: the rounded-up max, once computed
+	haveBound bool
 }
 
 func (r *bucketAutoRun) close() error {
@@ -324,7 +340,15 @@ func (r *bucketAutoRun) step(ctx context.Context) (bson.D, error) {
 		r.mem = newMemTracker("$bucketAuto", s.opts)
 		src, n, err := sortByValue(ctx, r.in, r.mem, recordOrder{}, func(doc bson.D) (any, error) {
 			v, err := evalDoc(s.groupBy, s.vars, doc)
-			return nullIfMissing(v), err
+			if err != nil {
+				return nil, err
+			}
+			if s.gran != nil {
+				if err := checkGranularityValue(v); err != nil {
+					return nil, err
+				}
+			}
+			return nullIfMissing(v), nil
 		})
 		if err != nil {
 			return nil, err
@@ -344,8 +368,15 @@ func (r *bucketAutoRun) step(ctx context.Context) (bson.D, error) {
 			if r.cur == nil {
 				return nil, io.EOF
 			}
-			// The last bucket's max is its largest value.
-			return r.finish(r.cur.last)
+			// The last bucket's max is its largest value (rounded up
+			// with a granularity).
+			hi := r.cur.last
+			if s.gran != nil {
+				if hi, err = r.boundary(); err != nil {
+					return nil, err
+				}
+			}
+			return r.finish(hi)
 		}
 		if err != nil {
 			return nil, err
@@ -358,9 +389,11 @@ func (r *bucketAutoRun) step(ctx context.Context) (bson.D, error) {
 		// A bucket closes once it holds approx documents and the value
 		// changes (equal values stay in one bucket), except the last
 		// bucket, which takes the rest. Its max is the next one's min.
+		// With a granularity, the bucket's max is its value after approx
+		// documents rounded up, and it also takes the values below that.
 		var out bson.D
-		if r.cur != nil && r.num < s.buckets && r.cur.count >= r.approx && bsonutil.Compare(key, r.cur.last) != 0 {
-			if out, err = r.finish(key); err != nil {
+		if r.cur != nil && r.num < s.buckets && r.cur.count >= r.approx {
+			if out, err = r.maybeClose(key); err != nil {
 				return nil, err
 			}
 		}
@@ -378,11 +411,82 @@ func (r *bucketAutoRun) step(ctx context.Context) (bson.D, error) {
 	}
 }
 
+// maybeClose closes the open bucket (which holds at least approx
+// documents and is not the last) if key does not belong to it, returning
+// its document.
+func (r *bucketAutoRun) maybeClose(key any) (bson.D, error) {
+	if r.s.gran == nil {
+		if bsonutil.Compare(key, r.cur.last) == 0 {
+			return nil, nil
+		}
+		return r.finish(key)
+	}
+	hi, err := r.boundary()
+	if err != nil {
+		return nil, err
+	}
+	if bsonutil.Compare(hi, key) > 0 {
+		return nil, nil
+	}
+	// A bucket whose values are all 0 has the boundary 0: its max is the
+	// next value rounded down instead (MongoDB's special case), so that
+	// the max stays exclusive.
+	if f, _ := bsonutil.ToFloat64(hi); f == 0 {
+		if hi, err = r.s.gran.roundDown(key); err != nil {
+			return nil, err
+		}
+	}
+	return r.finish(hi)
+}
+
+// boundary returns the open bucket's rounded-up max, computed once from
+// its largest value when it first holds approx documents (or at the
+// end).
+func (r *bucketAutoRun) boundary() (any, error) {
+	if !r.cur.haveBound {
+		b, err := r.s.gran.roundUp(r.cur.last)
+		if err != nil {
+			return nil, err
+		}
+		r.cur.bound, r.cur.haveBound = b, true
+	}
+	return r.cur.bound, nil
+}
+
+// checkGranularityValue refuses groupBy values that cannot be rounded
+// (MongoDB checks every value as it sorts them).
+func checkGranularityValue(v any) error {
+	if !bsonutil.IsNumber(v) {
+		return mongoerr.Newf(40258, "$bucketAuto can specify a 'granularity' with numeric boundaries only, but found a value with type: %s", bsonutil.TypeName(v))
+	}
+	f, _ := bsonutil.ToFloat64(v)
+	if math.IsNaN(f) {
+		return mongoerr.New(40259, "$bucketAuto can specify a 'granularity' with numeric boundaries only, but found a NaN")
+	}
+	if f < 0 {
+		return mongoerr.New(40260, "$bucketAuto can specify a 'granularity' with non-negative numbers only, but found a negative number")
+	}
+	return nil
+}
+
 // start opens the next bucket with min value key. Like MongoDB, the
 // accumulators' initializers see no group key (there is no single one
 // per bucket).
 func (r *bucketAutoRun) start(key any) error {
 	b := &autoBucket{min: key, accs: make([]accumulator, len(r.s.accs))}
+	if r.s.gran != nil {
+		// With a granularity a bucket starts where the previous one
+		// ended; the first one at its smallest value rounded down.
+		if r.havePrev {
+			b.min = r.prevMax
+		} else {
+			m, err := r.s.gran.roundDown(key)
+			if err != nil {
+				return err
+			}
+			b.min = m
+		}
+	}
 	for i, def := range r.s.accs {
 		a, err := def.newAcc(nil, r.s.vars)
 		if err != nil {
@@ -397,9 +501,9 @@ func (r *bucketAutoRun) start(key any) error {
 
 func (r *bucketAutoRun) add(key any, doc bson.D) error {
 	b := r.cur
-	vars := r.s.vars.WithRoot(doc)
+	r.sc.reset(r.s.vars, doc)
 	for _, a := range b.accs {
-		n, err := a.add(vars, doc)
+		n, err := a.add(&r.sc)
 		if err != nil {
 			return err
 		}
@@ -419,6 +523,7 @@ func (r *bucketAutoRun) add(key any, doc bson.D) error {
 func (r *bucketAutoRun) finish(hi any) (bson.D, error) {
 	b := r.cur
 	r.cur = nil
+	r.prevMax, r.havePrev = hi, true
 	d := make(bson.D, 0, len(b.accs)+1)
 	d = append(d, bson.E{Key: "_id", Value: bson.D{{Key: "min", Value: b.min}, {Key: "max", Value: hi}}})
 	for i, a := range b.accs {

@@ -28,6 +28,20 @@
 // capabilities of the Env, found by type assertion: Writer ($out, $merge)
 // and StatsReader ($collStats, $indexStats).
 //
+// Pipeline.Dependencies tells a caller which top-level fields of the
+// input documents the pipeline can read (or that it needs them whole), in
+// the manner of MongoDB's dependency tracker: stages are walked until one
+// that builds its output only from what it read ($group, an inclusion
+// $project, $replaceRoot, $count, $bucket, $facet, ...). A DocDecoder then
+// decodes only those fields from stored BSON, so that, for example, a
+// $group over a whole collection does not decode the documents' other
+// fields. Accumulators and group keys evaluate constants and plain
+// "$field" paths without building an expression scope per document.
+//
+// $bucketAuto supports 'granularity': boundaries are rounded to a preferred
+// number series (R5 ... R80, 1-2-5, E6 ... E192, scaled by powers of ten)
+// or to powers of two, as MongoDB does.
+//
 // $group emits its groups in the order in which their keys were first seen
 // in the input (when it spills: the groups held in memory first, then
 // partition by partition). MongoDB does not guarantee any order; first-seen order makes

@@ -3,6 +3,7 @@ package aggregate
 import (
 	"context"
 	"io"
+	"math"
 	"strings"
 
 	"github.com/cairndb/cairn/internal/bsonutil"
@@ -14,7 +15,7 @@ import (
 // groupSpec is a compiled $group: the _id expression and accumulators.
 type groupSpec struct {
 	stage string
-	id    expr.Expr
+	id    argExpr
 	accs  []*accDef
 	vars  *expr.Vars
 	opts  *Options
@@ -50,7 +51,7 @@ func parseGroupSpec(d bson.D, stage string, pc *parseCtx) (*groupSpec, error) {
 			if err != nil {
 				return nil, err
 			}
-			g.id = id
+			g.id = newArgExpr(e.Value, id)
 			continue
 		}
 		def, err := parseAccField(e.Key, e.Value)
@@ -89,29 +90,78 @@ func parseAccField(field string, v any) (*accDef, error) {
 // groupRun is the per-run state of a $group.
 type groupRun struct {
 	g      *groupSpec
-	index  map[string][]int
+	index  map[string][]int // hash key (appendHashKey) -> groups
+	nums   map[uint64][]int // number keys: the bits of their double value -> groups
 	keys   []any
 	states [][]accumulator
 	mem    *memTracker
+	sc     docScope // the document being added
+	kbuf   []byte   // scratch for hash keys
 }
 
 func (g *groupSpec) newRun() *groupRun {
-	return &groupRun{g: g, index: map[string][]int{}, mem: newMemTracker(g.stage, g.opts)}
+	return &groupRun{g: g, index: map[string][]int{}, nums: map[uint64][]int{}, mem: newMemTracker(g.stage, g.opts)}
+}
+
+// key evaluates the group key of the document in r.sc.
+func (r *groupRun) key() (any, error) {
+	k, err := r.g.id.eval(&r.sc)
+	if err != nil {
+		return nil, err
+	}
+	return nullIfMissing(k), nil
 }
 
 // add feeds one document into its group.
 func (r *groupRun) add(doc bson.D) error {
-	vars := r.g.vars.WithRoot(doc)
-	key, err := r.g.id.Eval(vars)
+	r.sc.reset(r.g.vars, doc)
+	key, err := r.key()
 	if err != nil {
 		return err
 	}
-	return r.addWithKey(nullIfMissing(key), vars, doc)
+	return r.addScoped(key)
 }
 
-// find returns the index of the group with key, or -1.
-func (r *groupRun) find(ks string, key any) int {
-	for _, i := range r.index[ks] {
+// numberKey returns the map key of a number group key: the bits of its
+// double value, with -0 and NaN made canonical as in appendHashKey, so
+// that numbers that compare equal (whatever their types) share it.
+func numberKey(v any) (uint64, bool) {
+	var f float64
+	switch x := v.(type) {
+	case int32:
+		f = float64(x)
+	case int64:
+		f = float64(x)
+	case float64:
+		f = x
+	default:
+		if !bsonutil.IsNumber(v) {
+			return 0, false
+		}
+		f, _ = bsonutil.ToFloat64(v) // Decimal128
+	}
+	if f == 0 {
+		f = 0
+	}
+	if math.IsNaN(f) {
+		f = math.NaN()
+	}
+	return math.Float64bits(f), true
+}
+
+// find returns the index of the group with key, or -1. Numbers (the
+// common group keys) are looked up by value bits, other keys by their
+// hash key, which find leaves in r.kbuf. Equal hash keys do not always
+// mean equal values, so candidates are confirmed with bsonutil.Compare.
+func (r *groupRun) find(key any) int {
+	var cands []int
+	if nk, ok := numberKey(key); ok {
+		cands = r.nums[nk]
+	} else {
+		r.kbuf = appendHashKey(r.kbuf[:0], key)
+		cands = r.index[string(r.kbuf)]
+	}
+	for _, i := range cands {
 		if bsonutil.Compare(r.keys[i], key) == 0 {
 			return i
 		}
@@ -119,12 +169,30 @@ func (r *groupRun) find(ks string, key any) int {
 	return -1
 }
 
-func (r *groupRun) addWithKey(key any, vars *expr.Vars, doc bson.D) error {
-	ks := keyString(key)
-	gi := r.find(ks, key)
+// insert registers key as group gi; find(key) must have been called
+// last. It returns the bytes the index entry takes, roughly.
+func (r *groupRun) insert(key any, gi int) int64 {
+	if nk, ok := numberKey(key); ok {
+		r.nums[nk] = append(r.nums[nk], gi)
+		return 8
+	}
+	ks := string(r.kbuf)
+	r.index[ks] = append(r.index[ks], gi)
+	return int64(len(ks))
+}
+
+// addWithKey feeds doc into the group with key.
+func (r *groupRun) addWithKey(key any, doc bson.D) error {
+	r.sc.reset(r.g.vars, doc)
+	return r.addScoped(key)
+}
+
+// addScoped feeds the document in r.sc into the group with key.
+func (r *groupRun) addScoped(key any) error {
+	gi := r.find(key)
 	if gi < 0 {
 		gi = len(r.keys)
-		r.index[ks] = append(r.index[ks], gi)
+		ksize := r.insert(key, gi)
 		r.keys = append(r.keys, key)
 		st := make([]accumulator, len(r.g.accs))
 		for i, def := range r.g.accs {
@@ -135,12 +203,12 @@ func (r *groupRun) addWithKey(key any, vars *expr.Vars, doc bson.D) error {
 			st[i] = a
 		}
 		r.states = append(r.states, st)
-		if err := r.mem.add(int64(len(ks)) + approxSize(key) + 64*int64(len(st)+1)); err != nil {
+		if err := r.mem.add(ksize + approxSize(key) + 64*int64(len(st)+1)); err != nil {
 			return err
 		}
 	}
 	for _, a := range r.states[gi] {
-		n, err := a.add(vars, doc)
+		n, err := a.add(&r.sc)
 		if err != nil {
 			return err
 		}
@@ -194,14 +262,13 @@ func (g *groupSpec) run(ctx context.Context, in Source) ([]bson.D, error) {
 			}
 			return nil
 		}
-		vars := g.vars.WithRoot(doc)
-		k, err := g.id.Eval(vars)
+		r.sc.reset(g.vars, doc)
+		key, err := r.key()
 		if err != nil {
 			return err
 		}
-		key := nullIfMissing(k)
-		if r.find(keyString(key), key) >= 0 {
-			return r.addWithKey(key, vars, doc)
+		if r.find(key) >= 0 {
+			return r.addScoped(key)
 		}
 		return spill.write(key, doc)
 	})
@@ -249,7 +316,7 @@ func (g *groupSpec) runPartition(ctx context.Context, f *spillFile) ([]bson.D, e
 		if !ok {
 			return nil, errBadRecord
 		}
-		if err := r.addWithKey(key, g.vars.WithRoot(doc), doc); err != nil {
+		if err := r.addWithKey(key, doc); err != nil {
 			return nil, err
 		}
 	}

@@ -202,6 +202,13 @@ func TestSpillingWindowAndBucketAuto(t *testing.T) {
 		{"bucketAuto more buckets than values", bucketAuto(
 			bson.E{Key: "groupBy", Value: d("$mod", bson.A{"$x", int32(5)})}, bson.E{Key: "buckets", Value: int32(9)},
 			bson.E{Key: "output", Value: d("ids", d("$push", "$_id"))})},
+		{"bucketAuto with granularity, zero values first", bucketAuto(
+			bson.E{Key: "groupBy", Value: "$x"}, bson.E{Key: "buckets", Value: int32(7)},
+			bson.E{Key: "granularity", Value: "R20"},
+			bson.E{Key: "output", Value: bson.D{{Key: "n", Value: d("$sum", int32(1))}, {Key: "xs", Value: d("$addToSet", "$x")}}})},
+		{"bucketAuto with POWERSOF2 on doubles", bucketAuto(
+			bson.E{Key: "groupBy", Value: d("$add", bson.A{"$_id", 0.5})}, bson.E{Key: "buckets", Value: int32(6)},
+			bson.E{Key: "granularity", Value: "POWERSOF2"})},
 		{"bucketAuto then sort", []bson.D{
 			bucketAuto(bson.E{Key: "groupBy", Value: "$t"}, bson.E{Key: "buckets", Value: int32(5)})[0],
 			d("$sort", d("count", int32(-1))),

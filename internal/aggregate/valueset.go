@@ -3,73 +3,74 @@ package aggregate
 import (
 	"encoding/binary"
 	"math"
-	"strings"
 
 	"github.com/cairndb/cairn/internal/bsonutil"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
-// hashKey writes a string that is equal for values that compare equal
-// under bsonutil.Compare (numbers of different types with the same value,
-// strings and symbols, ...). Different values may share a key (for
+// appendHashKey appends to b a key that is equal for values that compare
+// equal under bsonutil.Compare (numbers of different types with the same
+// value, strings and symbols, ...). Different values may share a key (for
 // example large integers that round to the same double), so users confirm
 // with bsonutil.Compare.
-func hashKey(b *strings.Builder, v any) {
+func appendHashKey(b []byte, v any) []byte {
 	switch x := v.(type) {
-	case bson.D:
-		b.WriteByte('{')
-		for _, e := range x {
-			b.WriteString(e.Key)
-			b.WriteByte(0)
-			hashKey(b, e.Value)
-		}
-		b.WriteByte('}')
-		return
-	case bson.A:
-		b.WriteByte('[')
-		for _, e := range x {
-			hashKey(b, e)
-			b.WriteByte(',')
-		}
-		b.WriteByte(']')
-		return
+	case int32:
+		return appendNumberKey(b, float64(x))
+	case float64:
+		return appendNumberKey(b, x)
 	case string:
-		b.WriteByte('s')
-		b.WriteString(x)
-		b.WriteByte(0)
-		return
+		b = append(b, 's')
+		b = append(b, x...)
+		return append(b, 0)
+	case bson.D:
+		b = append(b, '{')
+		for _, e := range x {
+			b = append(b, e.Key...)
+			b = append(b, 0)
+			b = appendHashKey(b, e.Value)
+		}
+		return append(b, '}')
+	case bson.A:
+		b = append(b, '[')
+		for _, e := range x {
+			b = appendHashKey(b, e)
+			b = append(b, ',')
+		}
+		return append(b, ']')
 	case bson.Symbol:
-		b.WriteByte('s')
-		b.WriteString(string(x))
-		b.WriteByte(0)
-		return
+		b = append(b, 's')
+		b = append(b, x...)
+		return append(b, 0)
 	}
 	if bsonutil.IsNumber(v) {
 		f, _ := bsonutil.ToFloat64(v)
-		if f == 0 {
-			f = 0 // -0 == 0
-		}
-		if math.IsNaN(f) {
-			f = math.NaN()
-		}
-		var buf [9]byte
-		buf[0] = 'n'
-		binary.LittleEndian.PutUint64(buf[1:], math.Float64bits(f))
-		b.Write(buf[:])
-		return
+		return appendNumberKey(b, f)
 	}
 	if bsonutil.IsMissing(v) {
 		v = nil
 	}
-	b.WriteByte(byte(bsonutil.Rank(v)))
-	b.WriteString(bsonutil.Format(v))
-	b.WriteByte(0)
+	b = append(b, byte(bsonutil.Rank(v)))
+	b = append(b, bsonutil.Format(v)...)
+	return append(b, 0)
 }
 
+// appendNumberKey appends the key of a number with value f.
+func appendNumberKey(b []byte, f float64) []byte {
+	if f == 0 {
+		f = 0 // -0 == 0
+	}
+	if math.IsNaN(f) {
+		f = math.NaN()
+	}
+	b = append(b, 'n')
+	return binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
+}
+
+// keyString returns appendHashKey's key for v as a string.
 func keyString(v any) string {
-	var b strings.Builder
-	hashKey(&b, v)
-	return b.String()
+	var buf [16]byte
+	return string(appendHashKey(buf[:0], v))
 }
 
 // valueSet is a set of values under BSON equality.

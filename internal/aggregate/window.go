@@ -871,8 +871,10 @@ func (st *windowStage) accumulate(wo *windowOut, rows []windowRow) ([]any, error
 				return nil, err
 			}
 		}
+		var sc docScope
 		for j := from; j < hi; j++ {
-			if _, err := acc.add(st.pc.vars.WithRoot(rows[j].doc), rows[j].doc); err != nil {
+			sc.reset(st.pc.vars, rows[j].doc)
+			if _, err := acc.add(&sc); err != nil {
 				return nil, err
 			}
 		}

@@ -1,0 +1,219 @@
+package aggregate
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/cairndb/cairn/internal/bsonutil"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+)
+
+// DocDecoder turns stored (raw BSON) documents into the bson.D documents a
+// pipeline reads. With Deps.All it decodes whole documents; otherwise it
+// walks the raw document and decodes only the top-level fields listed,
+// every occurrence, in document order, so that the pipeline sees exactly
+// what it would see in the whole document. Common scalar values (numbers,
+// strings, booleans, null, dates, ObjectIDs) are read directly; every
+// other value is decoded by bsonutil.Decode. A DocDecoder is not safe for
+// concurrent use.
+type DocDecoder struct {
+	all    bool
+	names  []string
+	set    map[string]int // name -> index in names, when there are many names
+	picked []pickedElem   // scratch
+}
+
+// pickedElem locates a wanted element of the document being decoded by
+// offsets, so that the scratch slice holds no pointers (storing pointers
+// into it would cost a write barrier per element while the GC runs).
+type pickedElem struct {
+	name       int // index into names
+	start, end int // the element: raw[start:end]
+	val        int // the value: raw[val:end]
+	t          bsoncore.Type
+}
+
+var errMalformedElement = errors.New("aggregate: decode fields: malformed element")
+
+// NewDocDecoder returns a decoder for a pipeline with dependencies deps.
+func NewDocDecoder(deps Deps) *DocDecoder {
+	d := &DocDecoder{all: deps.All, names: deps.Fields}
+	if len(d.names) > 8 {
+		d.set = make(map[string]int, len(d.names))
+		for i, n := range d.names {
+			d.set[n] = i
+		}
+	}
+	return d
+}
+
+// wanted returns the index in names of the field named key, or -1.
+func (d *DocDecoder) wanted(key []byte) int {
+	if d.set != nil {
+		if i, ok := d.set[string(key)]; ok {
+			return i
+		}
+		return -1
+	}
+	for i, n := range d.names {
+		if len(n) == len(key) && sameBytes(key, n) {
+			return i
+		}
+	}
+	return -1
+}
+
+// sameBytes reports whether b equals s, which has the same length. Field
+// names are short: a loop beats a call into the runtime's memequal.
+func sameBytes(b []byte, s string) bool {
+	for i := 0; i < len(s); i++ {
+		if b[i] != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Decode decodes raw. Binary values in the result may alias raw, which
+// must therefore not be modified while the result is in use.
+func (d *DocDecoder) Decode(raw []byte) (bson.D, error) {
+	if d.all {
+		return bsonutil.Decode(raw)
+	}
+	length, rem, ok := bsoncore.ReadLength(raw)
+	if !ok || length < 5 || int(length) > len(raw) {
+		return nil, fmt.Errorf("aggregate: decode fields: bad document length")
+	}
+	rem = rem[:length-5]
+	picked := d.picked[:0]
+	pos := 4 // offset of rem in raw
+	for len(rem) > 0 {
+		// An element is a type byte, a NUL-terminated key and a value
+		// whose length depends on the type. Keys are short: a plain loop
+		// finds the NUL faster than bytes.IndexByte.
+		end := 1
+		for end < len(rem) && rem[end] != 0 {
+			end++
+		}
+		if end >= len(rem) {
+			return nil, errMalformedElement
+		}
+		t := bsoncore.Type(rem[0])
+		n, ok := valueLen(t, rem[end+1:])
+		if !ok {
+			return nil, errMalformedElement
+		}
+		size := end + 1 + n
+		if i := d.wanted(rem[1:end]); i >= 0 {
+			picked = append(picked, pickedElem{name: i, start: pos, end: pos + size, val: pos + end + 1, t: t})
+		}
+		rem = rem[size:]
+		pos += size
+	}
+	d.picked = picked
+	if len(picked) == 0 {
+		return bson.D{}, nil
+	}
+	out := make(bson.D, len(picked))
+	for i, p := range picked {
+		v, err := decodePicked(p.t, raw[p.val:p.end], raw[p.start:p.end])
+		if err != nil {
+			return nil, err
+		}
+		out[i] = bson.E{Key: d.names[p.name], Value: v}
+	}
+	return out, nil
+}
+
+// valueLen returns the length of the value of type t at the start of b.
+// The common types are measured here; the others by bsoncore.ReadValue.
+func valueLen(t bsoncore.Type, b []byte) (int, bool) {
+	n := 0
+	switch t {
+	case bsoncore.TypeInt32:
+		n = 4
+	case bsoncore.TypeInt64, bsoncore.TypeDouble, bsoncore.TypeDateTime, bsoncore.TypeTimestamp:
+		n = 8
+	case bsoncore.TypeBoolean:
+		n = 1
+	case bsoncore.TypeNull:
+		n = 0
+	case bsoncore.TypeObjectID:
+		n = 12
+	case bsoncore.TypeString:
+		if len(b) < 4 {
+			return 0, false
+		}
+		l := int32(binary.LittleEndian.Uint32(b))
+		if l < 1 {
+			return 0, false
+		}
+		n = 4 + int(l)
+	default:
+		v, _, ok := bsoncore.ReadValue(b, t)
+		return len(v.Data), ok
+	}
+	return n, n <= len(b)
+}
+
+// decodePicked decodes the value val (of type t) of element elem as
+// bsonutil.Decode would.
+func decodePicked(t bsoncore.Type, val, elem []byte) (any, error) {
+	v := bsoncore.Value{Type: t, Data: val}
+	ok := false
+	var out any
+	switch t {
+	case bsoncore.TypeInt32:
+		var x int32
+		x, ok = v.Int32OK()
+		out = x
+	case bsoncore.TypeInt64:
+		var x int64
+		x, ok = v.Int64OK()
+		out = x
+	case bsoncore.TypeDouble:
+		var x float64
+		x, ok = v.DoubleOK()
+		out = x
+	case bsoncore.TypeString:
+		var x string
+		x, ok = v.StringValueOK()
+		out = x
+	case bsoncore.TypeBoolean:
+		var x bool
+		x, ok = v.BooleanOK()
+		out = x
+	case bsoncore.TypeNull:
+		return nil, nil
+	case bsoncore.TypeDateTime:
+		var x int64
+		x, ok = v.DateTimeOK()
+		out = bson.DateTime(x)
+	case bsoncore.TypeObjectID:
+		var x [12]byte
+		x, ok = v.ObjectIDOK()
+		out = bson.ObjectID(x)
+	default:
+		// Everything else goes through bsonutil.Decode, as a document of
+		// this one element. The document is the value's own memory: the
+		// decoded value may alias it (binary data).
+		doc := make([]byte, 4, 4+len(elem)+1)
+		doc = append(doc, elem...)
+		doc = append(doc, 0)
+		binary.LittleEndian.PutUint32(doc, uint32(len(doc)))
+		d, err := bsonutil.Decode(doc)
+		if err != nil {
+			return nil, fmt.Errorf("aggregate: decode fields: %w", err)
+		}
+		if len(d) != 1 {
+			return nil, errMalformedElement
+		}
+		return d[0].Value, nil
+	}
+	if !ok {
+		return nil, errMalformedElement
+	}
+	return out, nil
+}
