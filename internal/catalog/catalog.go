@@ -26,6 +26,9 @@ type Catalog struct {
 
 	mu    sync.RWMutex
 	colls map[string]*Collection // by "db.coll"
+
+	signals insertSignals    // wakes awaitData cursors (recordid.go)
+	views   map[string]*View // by "db.name" (views.go)
 }
 
 // Open loads the catalog stored in eng.
@@ -58,6 +61,9 @@ func Open(eng storage.Engine, logger *slog.Logger) (*Catalog, error) {
 	}
 	if err := it.Err(); err != nil {
 		return nil, fmt.Errorf("catalog: open: %w", err)
+	}
+	if err := c.loadViews(snap); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -102,6 +108,7 @@ func (c *Catalog) Databases() []string {
 			out = append(out, coll.DB)
 		}
 	}
+	out = c.viewDBsLocked(seen, out)
 	sort.Strings(out)
 	return out
 }
@@ -141,6 +148,10 @@ type CreateOptions struct {
 	// IDIndexSpec replaces the default _id index spec (a clustered
 	// collection reports its clustered index there).
 	IDIndexSpec bson.D
+	// Capped makes a capped collection and TimeField a time series
+	// collection; both key their records by record id (recordid.go).
+	Capped    *CappedLimits
+	TimeField string
 }
 
 // Create creates the collection db.name. It fails with NamespaceExists if
@@ -158,6 +169,9 @@ func (c *Catalog) Create(ctx context.Context, db, name string, opts CreateOption
 }
 
 func (c *Catalog) createLocked(ctx context.Context, db, name string, opts CreateOptions) (*Collection, error) {
+	if err := c.checkCreateLocked(db, name); err != nil {
+		return nil, err
+	}
 	var coll *Collection
 	err := c.ddl(ctx, func(txn storage.Txn) error {
 		id, err := nextCollID(txn)
@@ -174,6 +188,9 @@ func (c *Catalog) createLocked(ctx context.Context, db, name string, opts Create
 		}
 		m := collMeta{DB: db, Name: name, ID: id, UUID: newUUID(), Options: options,
 			Indexes: []indexMeta{{ID: 0, Spec: idSpec}}, NextIndexID: 1}
+		if err := opts.applyLayout(&m); err != nil {
+			return err
+		}
 		if err := putMeta(txn, m); err != nil {
 			return err
 		}
@@ -214,6 +231,11 @@ func dropData(txn storage.Txn, m collMeta) error {
 	if err := txn.Delete(statKey(m.ID)); err != nil {
 		return err
 	}
+	if m.RecordIDs {
+		if err := txn.Delete(recordIDsKey(m.ID)); err != nil {
+			return err
+		}
+	}
 	return txn.Delete(metaKey(m.DB, m.Name))
 }
 
@@ -242,7 +264,8 @@ func (c *Catalog) DropDatabase(ctx context.Context, db string) error {
 			victims = append(victims, coll)
 		}
 	}
-	if len(victims) == 0 {
+	views := c.viewsOfLocked(db)
+	if len(victims) == 0 && len(views) == 0 {
 		return nil
 	}
 	err := c.ddl(ctx, func(txn storage.Txn) error {
@@ -251,7 +274,7 @@ func (c *Catalog) DropDatabase(ctx context.Context, db string) error {
 				return err
 			}
 		}
-		return nil
+		return deleteViews(txn, views)
 	})
 	if err != nil {
 		return fmt.Errorf("catalog: drop database %s: %w", db, err)
@@ -259,6 +282,7 @@ func (c *Catalog) DropDatabase(ctx context.Context, db string) error {
 	for _, coll := range victims {
 		delete(c.colls, coll.NS())
 	}
+	c.forgetViewsLocked(views)
 	return nil
 }
 
@@ -271,6 +295,9 @@ func (c *Catalog) Rename(ctx context.Context, fromDB, fromName, toDB, toName str
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err := c.checkRenameLocked(fromDB, fromName, toDB, toName); err != nil {
+		return err
+	}
 	src, ok := c.colls[fromDB+"."+fromName]
 	if !ok {
 		return mongoerr.Newf(mongoerr.NamespaceNotFound, "Source collection %s.%s does not exist", fromDB, fromName)

@@ -1,5 +1,8 @@
 // Package catalog is Cairn's document layer: databases, collections and
 // their options, records keyed by an order-preserving encoding of _id, and
 // index maintenance (the _id index and secondary indexes, unique ones
-// enforced). It is written once against the storage.Engine interface.
+// enforced). Capped and time series collections key their records by a
+// per-collection record id instead, in insertion order (recordid.go). The
+// catalog also stores view definitions (views.go). It is written once
+// against the storage.Engine interface.
 package catalog

@@ -3,7 +3,6 @@ package catalog
 import (
 	"context"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 
@@ -74,7 +73,7 @@ func NormalizeIndexSpec(spec bson.D) (bson.D, error) {
 			if d, ok := e.Value.(bson.D); !ok || bsonutil.Get(d, "locale") != "simple" {
 				return nil, mongoerr.New(mongoerr.NotImplemented, "collations other than {locale: \"simple\"} are not supported")
 			}
-		case "unique", "sparse", "hidden":
+		case "unique", "sparse", "hidden", "prepareUnique":
 			opts = append(opts, bson.E{Key: e.Key, Value: bsonutil.IsTruthy(e.Value)})
 		case "expireAfterSeconds":
 			n, ok := bsonutil.ToInt64(e.Value)
@@ -222,35 +221,22 @@ func (c *Catalog) CreateIndexes(ctx context.Context, db, name string, specs []bs
 		return 0, 0, false, err
 	}
 	err = c.eng.Update(ctx, storage.UpdateOptions{}, func(txn storage.Txn) error {
-		w := &Writer{c: c, txn: txn, stats: map[uint64]*statDelta{}}
+		w := &Writer{c: c, txn: txn, stats: map[uint64]*statDelta{}, building: true}
 		var newIx []*Index
 		for _, im := range added {
 			newIx = append(newIx, nc.Index(bsonutil.Get(im.Spec, "name").(string)))
 		}
 		only := &Collection{DB: nc.DB, Name: nc.Name, ID: nc.ID, Indexes: newIx}
-		it, err := scanRecords(txn, nc, false)
+		keys, recs, err := recordsWithKeys(txn, nc)
 		if err != nil {
 			return err
 		}
-		var recs []bson.Raw
-		for {
-			raw, err := it.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				it.Close()
-				return err
-			}
-			recs = append(recs, raw)
-		}
-		it.Close()
-		for _, raw := range recs {
+		for i, raw := range recs {
 			doc, err := bsonutil.Decode(raw)
 			if err != nil {
 				return fmt.Errorf("catalog: decode stored document: %w", err)
 			}
-			encID := recKey(nc.ID, docID(doc))[9:]
+			encID := keys[i][9:]
 			entries, err := w.indexEntries(only, doc, encID, true)
 			if err != nil {
 				return err

@@ -66,6 +66,7 @@ func (ix *Index) IsMultikeyDoc(doc bson.D) bool {
 type IndexIter struct {
 	it       storage.Iterator
 	ix       *Index
+	idRecs   bool // the entries are the records (the _id index of an _id-keyed collection)
 	plen     int
 	key, id  []byte
 	rec      []byte
@@ -78,7 +79,8 @@ func scanIndex(r storage.Reader, coll *Collection, ix *Index, lower, upper []byt
 		return nil, errors.New("catalog: ScanIndex: nil collection or index")
 	}
 	var prefix []byte
-	if ix.IsID() {
+	idRecs := ix.IsID() && !coll.meta.RecordIDs
+	if idRecs {
 		prefix = recPrefix(coll.ID)
 	} else {
 		prefix = idxPrefix(coll.ID, ix.ID)
@@ -94,7 +96,7 @@ func scanIndex(r storage.Reader, coll *Collection, ix *Index, lower, upper []byt
 	if err != nil {
 		return nil, fmt.Errorf("catalog: scan index %s: %w", ix.Name, err)
 	}
-	return &IndexIter{it: it, ix: ix, plen: len(prefix)}, nil
+	return &IndexIter{it: it, ix: ix, idRecs: idRecs, plen: len(prefix)}, nil
 }
 
 // ScanIndex iterates over the entries of ix whose encoded key lies in
@@ -123,7 +125,7 @@ func (ii *IndexIter) Next() bool {
 	body := k[ii.plen:]
 	ii.rec = nil
 	switch {
-	case ii.ix.IsID():
+	case ii.idRecs:
 		ii.key, ii.id = body, body
 		ii.rec = ii.it.Value()
 	case ii.ix.Unique:
@@ -183,7 +185,13 @@ func (s *Snap) FetchEncoded(coll *Collection, encID []byte) (bson.Raw, error) {
 
 // FetchEncoded is Snap.FetchEncoded inside the write transaction.
 func (w *Writer) FetchEncoded(coll *Collection, encID []byte) (bson.Raw, error) {
-	return fetchEncoded(w.txn, coll, encID)
+	raw, err := fetchEncoded(w.txn, coll, encID)
+	if raw != nil && coll.meta.RecordIDs {
+		if rid, ok := decodeRID(encID); ok {
+			w.remember(raw, rid)
+		}
+	}
+	return raw, err
 }
 
 func indexMultikey(r storage.Reader, coll *Collection, ix *Index) (bool, error) {

@@ -16,6 +16,12 @@ import (
 //	tagIdx  collID(8) indexID(4) enc(key...) enc(_id) -> empty (others)
 //	tagStat collID(8)                         -> count(8) size(8)
 //	tagMultikey collID(8) indexID(4)          -> 0x01 once the index is multikey
+//	tagView db 0x00 name                      -> view definition (BSON; views.go)
+//	tagRecordIDs collID(8)                    -> next record id(8) low-water mark(8)
+//
+// Capped and time series collections key their records by record id
+// instead (tagRec collID(8) rid(8)), and index entries point at rid(8)
+// rather than enc(_id); see recordid.go.
 //
 // enc is the order-preserving encoding of internal/index.
 const (

@@ -17,6 +17,13 @@ type collMeta struct {
 	Options     bson.D      `bson:"options"`
 	Indexes     []indexMeta `bson:"indexes"`
 	NextIndexID uint32      `bson:"nextIndexID"`
+	// RecordIDs keys the records by record id instead of _id (capped and
+	// time series collections; see recordid.go). CappedSize > 0 makes the
+	// collection capped; TimeField makes it a time series collection.
+	RecordIDs  bool   `bson:"recordIDs,omitempty"`
+	CappedSize int64  `bson:"cappedSize,omitempty"`
+	CappedMax  int64  `bson:"cappedMax,omitempty"`
+	TimeField  string `bson:"timeField,omitempty"`
 }
 
 // indexMeta is the persisted description of an index. Spec is the index
@@ -36,6 +43,9 @@ type Index struct {
 	Sparse  bool
 	Hidden  bool
 	Partial bson.D // partialFilterExpression, nil if none
+	// PrepareUnique makes a non-unique index refuse new duplicate keys
+	// (collMod's prepareUnique; existing duplicates stay).
+	PrepareUnique bool
 	// ExpireAfterSeconds is set for TTL indexes.
 	ExpireAfterSeconds *int64
 
@@ -43,6 +53,9 @@ type Index struct {
 	desc   []bool
 	// partialMatch evaluates the partial filter; nil if none.
 	partialMatch func(bson.D) bool
+	// tiesByRecordID: entries with equal keys are ordered by record id,
+	// not _id (indexes of record-id keyed collections).
+	tiesByRecordID bool
 }
 
 // Fields returns the key pattern's field paths in order.
@@ -99,6 +112,7 @@ func buildCollection(m collMeta) (*Collection, error) {
 		}
 		c.Indexes = append(c.Indexes, ix)
 	}
+	markRecordIDIndexes(c)
 	return c, nil
 }
 
@@ -116,6 +130,8 @@ func buildIndex(im indexMeta) (*Index, error) {
 			ix.Sparse = bsonutil.IsTruthy(e.Value)
 		case "hidden":
 			ix.Hidden = bsonutil.IsTruthy(e.Value)
+		case "prepareUnique":
+			ix.PrepareUnique = bsonutil.IsTruthy(e.Value)
 		case "partialFilterExpression":
 			ix.Partial, _ = e.Value.(bson.D)
 		case "expireAfterSeconds":

@@ -27,7 +27,8 @@ func (s *Snap) Close() error { return s.s.Close() }
 // FindID returns the document with the given _id, or nil.
 func (s *Snap) FindID(coll *Collection, id any) (bson.Raw, error) { return findID(s.s, coll, id) }
 
-// Scan iterates over coll's documents in _id order (or reverse).
+// Scan iterates over coll's documents in _id order (or reverse); those of
+// a record-id keyed collection in natural (insertion) order.
 func (s *Snap) Scan(coll *Collection, reverse bool) (*RecordIter, error) {
 	return scanRecords(s.s, coll, reverse)
 }
@@ -40,10 +41,19 @@ func (s *Snap) Stats(coll *Collection) (count, size int64, err error) {
 // RecordIter iterates over stored documents.
 type RecordIter struct {
 	it storage.Iterator
+	// onRecord, if set, sees each record's key and the document returned
+	// (record-id keyed collections; see recordid.go).
+	onRecord func(key []byte, raw bson.Raw)
 }
 
 func scanRecords(r storage.Reader, coll *Collection, reverse bool) (*RecordIter, error) {
 	lo, hi := prefixRange(recPrefix(coll.ID))
+	if coll.meta.RecordIDs {
+		var err error
+		if lo, hi, err = ridScanBounds(r, coll, 0); err != nil {
+			return nil, err
+		}
+	}
 	it, err := r.Scan(lo, hi, reverse)
 	if err != nil {
 		return nil, err
@@ -54,7 +64,11 @@ func scanRecords(r storage.Reader, coll *Collection, reverse bool) (*RecordIter,
 // Next returns the next document (a copy the caller may keep), or io.EOF.
 func (ri *RecordIter) Next() (bson.Raw, error) {
 	if ri.it.Next() {
-		return bson.Raw(append([]byte(nil), ri.it.Value()...)), nil
+		raw := bson.Raw(append([]byte(nil), ri.it.Value()...))
+		if ri.onRecord != nil {
+			ri.onRecord(ri.it.Key(), raw)
+		}
+		return raw, nil
 	}
 	if err := ri.it.Err(); err != nil {
 		return nil, err
@@ -81,7 +95,7 @@ func (c *Catalog) DiskUsage(coll *Collection) (records int64, indexes map[string
 	}
 	records = int64(n)
 	for _, ix := range coll.Indexes {
-		if ix.IsID() {
+		if ix.IsID() && !coll.meta.RecordIDs {
 			continue
 		}
 		lo, hi := prefixRange(idxPrefix(coll.ID, ix.ID))

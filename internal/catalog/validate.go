@@ -131,13 +131,16 @@ func (v *validator) run() error {
 		return err
 	}
 	// _id index: one entry per record (records are keyed by _id).
-	v.expected[0] = v.res.NRecords
-	v.matched[0] = v.res.NRecords
-	v.present[0] = v.res.NRecords
+	// Record-id keyed collections store theirs like any other index.
+	if !v.coll.meta.RecordIDs {
+		v.expected[0] = v.res.NRecords
+		v.matched[0] = v.res.NRecords
+		v.present[0] = v.res.NRecords
+	}
 
 	var recount []int
 	for i, ix := range v.coll.Indexes {
-		if ix.IsID() {
+		if ix.IsID() && !v.coll.meta.RecordIDs {
 			continue
 		}
 		if v.present[i] > v.matched[i] {
@@ -260,7 +263,12 @@ func (v *validator) decodeRecord(key []byte, raw bson.Raw) (bson.D, bool) {
 		v.corrupt(key, "record %x cannot be decoded: %v", key[9:], err)
 		return nil, false
 	}
-	if !bytes.Equal(recKey(v.coll.ID, docID(doc)), key) {
+	if v.coll.meta.RecordIDs {
+		if len(key) != 17 {
+			v.corrupt(key, "record %x is stored under a malformed record id", key[9:])
+			return nil, false
+		}
+	} else if !bytes.Equal(recKey(v.coll.ID, docID(doc)), key) {
 		v.corrupt(key, "record %x is stored under a key that does not match its _id %v", key[9:], docID(doc))
 		return nil, false
 	}
@@ -271,7 +279,7 @@ func (v *validator) decodeRecord(key []byte, raw bson.Raw) (bson.D, bool) {
 // needs.
 func (v *validator) recordEntries(doc bson.D, encID []byte, fn func(i int, ix *Index, full, value []byte)) error {
 	for i, ix := range v.coll.Indexes {
-		if ix.IsID() {
+		if ix.IsID() && !v.coll.meta.RecordIDs {
 			continue
 		}
 		keys, _, _, err := ix.entries(doc)
@@ -372,7 +380,7 @@ func (v *validator) countIndexEntries() error {
 		}
 		id := binary.BigEndian.Uint32(k[9:13])
 		i, ok := byID[id]
-		if !ok || id == 0 {
+		if !ok || (id == 0 && !v.coll.meta.RecordIDs) {
 			orphans[id]++
 			continue
 		}

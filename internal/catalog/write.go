@@ -25,6 +25,13 @@ type Writer struct {
 	c     *Catalog
 	txn   storage.Txn
 	stats map[uint64]*statDelta
+	// rids and located serve record-id keyed collections (recordid.go);
+	// they stay nil in writes that touch none.
+	rids    map[uint64]*ridState
+	located map[*byte]uint64
+	// building is set while an index build fills new indexes: existing
+	// duplicates do not violate prepareUnique.
+	building bool
 }
 
 type statDelta struct{ count, size int64 }
@@ -34,13 +41,23 @@ type statDelta struct{ count, size int64 }
 func (c *Catalog) Write(ctx context.Context, opts storage.UpdateOptions, fn func(w *Writer) error) error {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return c.eng.Update(ctx, opts, func(txn storage.Txn) error {
-		w := &Writer{c: c, txn: txn, stats: map[uint64]*statDelta{}}
+	var w *Writer
+	err := c.eng.Update(ctx, opts, func(txn storage.Txn) error {
+		w = &Writer{c: c, txn: txn, stats: map[uint64]*statDelta{}}
 		if err := fn(w); err != nil {
 			return err
 		}
+		if w.rids != nil {
+			if err := w.flushRecordIDs(); err != nil {
+				return err
+			}
+		}
 		return w.flushStats()
 	})
+	if err == nil && w != nil && w.rids != nil {
+		c.signalInserts(w)
+	}
+	return err
 }
 
 // Collection returns the current metadata of db.name inside the write, or
@@ -165,8 +182,8 @@ type indexEntry struct {
 func (w *Writer) indexEntries(coll *Collection, doc bson.D, encID []byte, note bool) ([]indexEntry, error) {
 	var out []indexEntry
 	for _, ix := range coll.Indexes {
-		if ix.IsID() {
-			continue
+		if ix.IsID() && !coll.meta.RecordIDs {
+			continue // the records are the _id index
 		}
 		keys, vals, multi, err := ix.entries(doc)
 		if err != nil {
@@ -195,6 +212,9 @@ func (w *Writer) indexEntries(coll *Collection, doc bson.D, encID []byte, note b
 // another document (not encID) holds already.
 func (w *Writer) checkUnique(coll *Collection, e indexEntry, encID []byte) error {
 	if !e.ix.Unique {
+		if e.ix.PrepareUnique && !w.building {
+			return w.checkPrepareUnique(coll, e, encID)
+		}
 		return nil
 	}
 	existing, err := w.txn.Get(e.key)
@@ -226,6 +246,9 @@ func (w *Writer) Insert(coll *Collection, doc bson.D) error {
 	}
 	if len(raw) > MaxDocumentSize {
 		return mongoerr.Newf(mongoerr.BadValue, "object to insert too large. size in bytes: %d, max size: %d", len(raw), MaxDocumentSize)
+	}
+	if coll.meta.RecordIDs {
+		return w.insertRecord(coll, doc, raw)
 	}
 	id := docID(doc)
 	rk := recKey(coll.ID, id)
@@ -265,6 +288,9 @@ func (w *Writer) Replace(coll *Collection, old bson.Raw, doc bson.D) error {
 	}
 	if len(raw) > MaxDocumentSize {
 		return mongoerr.Newf(mongoerr.BSONObjectTooLarge, "Resulting document after update is larger than %d", MaxDocumentSize)
+	}
+	if coll.meta.RecordIDs {
+		return w.replaceRecord(coll, old, doc, raw)
 	}
 	oldDoc, err := bsonutil.Decode(old)
 	if err != nil {
@@ -320,6 +346,9 @@ func (w *Writer) Delete(coll *Collection, old bson.Raw) error {
 	if err != nil {
 		return fmt.Errorf("catalog: decode stored document: %w", err)
 	}
+	if coll.meta.RecordIDs {
+		return w.deleteRecord(coll, old, oldDoc)
+	}
 	rk := recKey(coll.ID, docID(oldDoc))
 	entries, err := w.indexEntries(coll, oldDoc, rk[9:], false)
 	if err != nil {
@@ -341,15 +370,35 @@ func (w *Writer) Delete(coll *Collection, old bson.Raw) error {
 
 // FindID returns the stored document with the given _id, or nil.
 func (w *Writer) FindID(coll *Collection, id any) (bson.Raw, error) {
+	if coll.meta.RecordIDs {
+		raw, rid, err := findRecordByID(w.txn, coll, id)
+		if raw != nil {
+			w.remember(raw, rid)
+		}
+		return raw, err
+	}
 	return findID(w.txn, coll, id)
 }
 
-// Scan iterates over coll's documents in _id order inside the transaction.
+// Scan iterates over coll's documents in _id order (natural order for
+// record-id keyed collections) inside the transaction.
 func (w *Writer) Scan(coll *Collection, reverse bool) (*RecordIter, error) {
-	return scanRecords(w.txn, coll, reverse)
+	ri, err := scanRecords(w.txn, coll, reverse)
+	if err == nil && coll.meta.RecordIDs {
+		ri.onRecord = func(key []byte, raw bson.Raw) {
+			if rid, ok := decodeRID(key); ok {
+				w.remember(raw, rid)
+			}
+		}
+	}
+	return ri, err
 }
 
 func findID(r storage.Reader, coll *Collection, id any) (bson.Raw, error) {
+	if coll.meta.RecordIDs {
+		raw, _, err := findRecordByID(r, coll, id)
+		return raw, err
+	}
 	v, err := r.Get(recKey(coll.ID, id))
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/cairndb/cairn/internal/collation"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/cairndb/cairn/internal/aggregate"
@@ -22,11 +23,14 @@ func init() {
 	Register(&Command{Name: "aggregate", Help: "run an aggregation pipeline", Handler: aggregateCmd})
 }
 
-// planSource adapts a planner iterator (raw documents) to an aggregation
-// source, closing the snapshot with it.
+// planSource adapts an iterator over stored documents (the planner's, or
+// a collection's records) to an aggregation source, decoding each document
+// with dec (only the fields the pipeline reads) and closing the snapshot
+// with it.
 type planSource struct {
 	it   planner.Iterator
 	snap *catalog.Snap
+	dec  *aggregate.DocDecoder
 }
 
 func (p *planSource) Next(ctx context.Context) (bson.D, error) {
@@ -37,7 +41,7 @@ func (p *planSource) Next(ctx context.Context) (bson.D, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, err := bsonutil.Decode(raw)
+	d, err := p.dec.Decode(raw)
 	if err != nil {
 		return nil, fmt.Errorf("commands: decode document: %w", err)
 	}
@@ -69,22 +73,110 @@ var (
 )
 
 func (a aggEnv) Scan(ctx context.Context, db, coll string) (aggregate.Source, error) {
+	if vr := viewReadOf(a.env, db, coll); vr != nil {
+		return vr.source(ctx, a.env, db)
+	}
 	return scanSource(a.env, db, coll, &planner.Query{})
 }
 
-// scanSource runs q over db.name through the planner.
+// scanSource runs q over db.name through the planner, decoding whole
+// documents.
 func scanSource(env *Env, db, name string, q *planner.Query) (aggregate.Source, error) {
+	return scanSourceFor(env, db, name, q, aggregate.Deps{All: true})
+}
+
+// scanSourceFor runs q over db.name through the planner; the documents are
+// decoded for a pipeline with dependencies deps (see
+// aggregate.Pipeline.Dependencies). A query that asks for
+// every document in natural order (no filter, sort, limit, skip, hint or
+// bounds) reads the collection's records directly: the planner would run
+// the same collection scan but decode every document to match it against
+// the empty filter.
+func scanSourceFor(env *Env, db, name string, q *planner.Query, deps aggregate.Deps) (aggregate.Source, error) {
 	coll := env.Catalog.Collection(db, name)
 	snap, err := env.Catalog.Snapshot()
 	if err != nil {
 		return nil, err
+	}
+	dec := aggregate.NewDocDecoder(deps)
+	if wholeCollection(q) {
+		if coll == nil {
+			snap.Close()
+			return aggregate.SliceSource(nil), nil
+		}
+		it, err := snap.Scan(coll, false)
+		if err != nil {
+			snap.Close()
+			return nil, err
+		}
+		return &planSource{it: it, snap: snap, dec: dec}, nil
 	}
 	it, err := planner.Find(snap, coll, q)
 	if err != nil {
 		snap.Close()
 		return nil, err
 	}
-	return &planSource{it: it, snap: snap}, nil
+	return &planSource{it: it, snap: snap, dec: dec}, nil
+}
+
+// matchInPipeline reports whether the leading $match stages that pushdown
+// gave the planner as q should rather stay in the pipeline. That is so when
+// the planner could only run q as a collection scan: no index other than
+// _id has a field the filter names, the filter does not name _id, and
+// there is no hint, bounds, sort, skip or limit. The planner would then
+// decode every document whole to match it, while in the pipeline the
+// $match (the same matcher, with the same let variables and collation)
+// reads documents decoded only for the fields the pipeline reads. Filters
+// that read whole documents ($where, $text, $jsonSchema, ...) or need an
+// index ($near, $nearSphere) stay with the planner.
+func matchInPipeline(coll *catalog.Collection, q *planner.Query) bool {
+	if coll == nil || len(q.Filter) == 0 || len(q.Sort) > 0 || q.Skip != 0 || q.Limit != 0 ||
+		q.Hint != nil || q.Min != nil || q.Max != nil || q.ReturnKey || len(q.Projection) > 0 {
+		return false
+	}
+	fd := aggregate.FilterDeps(q.Filter)
+	if fd.All || slices.Contains(fd.Fields, "_id") || namesOperator(q.Filter, "$near", "$nearSphere", "$geoNear") {
+		return false
+	}
+	for _, ix := range coll.Indexes {
+		if ix.IsID() {
+			continue
+		}
+		for _, f := range ix.Fields() {
+			top, _, _ := strings.Cut(f, ".")
+			if strings.Contains(f, "$") || slices.Contains(fd.Fields, top) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// namesOperator reports whether any document inside v has one of the
+// given keys.
+func namesOperator(v any, ops ...string) bool {
+	switch x := v.(type) {
+	case bson.D:
+		for _, e := range x {
+			if slices.Contains(ops, e.Key) || namesOperator(e.Value, ops...) {
+				return true
+			}
+		}
+	case bson.A:
+		for _, e := range x {
+			if namesOperator(e, ops...) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// wholeCollection reports whether q reads every document of a collection
+// in natural order, unchanged.
+func wholeCollection(q *planner.Query) bool {
+	return len(q.Filter) == 0 && len(q.Sort) == 0 && len(q.Projection) == 0 && q.Skip == 0 && q.Limit == 0 &&
+		q.Hint == nil && q.Min == nil && q.Max == nil && !q.ReturnKey
 }
 
 // ---- $out ----
@@ -101,12 +193,18 @@ func (a aggEnv) BeginOut(ctx context.Context, db, coll string) (aggregate.OutTar
 	if err := catalog.ValidateCollName(db, coll); err != nil {
 		return nil, err
 	}
+	if err := refuseViewWrite(a.env, db, coll); err != nil {
+		return nil, err
+	}
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	tmp := "tmp.agg_out." + hex.EncodeToString(rnd[:])
 	// The temporary collection gets the target's options (validator, ...)
 	// and indexes, which the rename then keeps.
 	target := a.env.Catalog.Collection(db, coll)
+	if err := outTargetAllowed(target); err != nil {
+		return nil, err
+	}
 	var copts catalog.CreateOptions
 	if target != nil {
 		copts.Options = target.Options
@@ -168,6 +266,9 @@ type aggTxn struct {
 }
 
 func (a aggEnv) WriteBatch(ctx context.Context, db, coll string, fn func(t aggregate.WriteTxn) error) error {
+	if err := refuseViewWrite(a.env, db, coll); err != nil {
+		return err
+	}
 	return writeColl(ctx, a.env, db, coll, true, a.opts, func(w *catalog.Writer, c *catalog.Collection) error {
 		v, err := newValidator(c, a.bypass)
 		if err != nil {
@@ -268,7 +369,7 @@ func (a aggEnv) CollStats(ctx context.Context, db, name string, scale int64) (in
 		indexSizes = append(indexSizes, bson.E{Key: ix.Name, Value: n / scale})
 	}
 	storage := recBytes / scale
-	return s.count, bson.D{
+	return s.count, withCappedStats(coll, scale, bson.D{
 		{Key: "size", Value: s.size / scale},
 		{Key: "count", Value: s.count},
 		{Key: "avgObjSize", Value: avg},
@@ -280,7 +381,7 @@ func (a aggEnv) CollStats(ctx context.Context, db, name string, scale int64) (in
 		{Key: "totalIndexSize", Value: idx / scale},
 		{Key: "totalSize", Value: storage + idx/scale},
 		{Key: "scaleFactor", Value: scale},
-	}, nil
+	}), nil
 }
 
 func (a aggEnv) IndexStats(ctx context.Context, db, name string) ([]bson.D, error) {
@@ -469,6 +570,9 @@ func aggregateCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	if err := checkAPIStrictStages(req, ar.stages); err != nil {
 		return nil, err
 	}
+	if vr := viewReadOf(env, req.DB, ar.coll); vr != nil {
+		return vr.aggregate(ctx, env, req, ar)
+	}
 	if ar.explain {
 		return explainAggregatePipeline(env, req, ar, planner.VerbosityQueryPlanner)
 	}
@@ -480,11 +584,15 @@ func aggregateCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	if ar.collectionless || startsWithOwnSource(p) {
 		in = aggregate.SliceSource(nil)
 	} else {
+		whole := p
 		var q *planner.Query
 		if q, p, err = pushdown(req, p, ar.vars, ar.allowDiskUse); err != nil {
 			return nil, err
 		}
-		in, err = scanSource(env, req.DB, ar.coll, q)
+		if matchInPipeline(env.Catalog.Collection(req.DB, ar.coll), q) {
+			q, p = &planner.Query{Vars: q.Vars, AllowDiskUse: q.AllowDiskUse, Collation: q.Collation}, whole
+		}
+		in, err = scanSourceFor(env, req.DB, ar.coll, q, p.Dependencies())
 		if err != nil {
 			return nil, err
 		}

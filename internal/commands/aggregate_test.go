@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/cairndb/cairn/internal/aggregate"
 	"github.com/cairndb/cairn/internal/bsonutil"
 	"github.com/cairndb/cairn/internal/server/servertest"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -312,6 +314,90 @@ func TestAggregateExplain(t *testing.T) {
 	}
 }
 
+// TestAggregatePartialDecode runs pipelines through the server, where the
+// collection source decodes only the fields the pipeline reads (through the
+// planner for a leading $match, straight from the records otherwise), and
+// compares each result with the same pipeline run in-process over the
+// whole documents as find returns them.
+func TestAggregatePartialDecode(t *testing.T) {
+	ctx := context.Background()
+	coll := connect(t).Database("aggpartial").Collection("c")
+	insertDocs(t, coll,
+		bson.D{{Key: "_id", Value: 1}, {Key: "g", Value: 1}, {Key: "v", Value: 2.5}, {Key: "a", Value: bson.D{{Key: "b", Value: 1}}}, {Key: "pad", Value: strings.Repeat("x", 300)}},
+		bson.D{{Key: "_id", Value: 2}, {Key: "g", Value: int64(2)}, {Key: "a", Value: bson.A{bson.D{{Key: "b", Value: 2}}, bson.D{{Key: "c", Value: 3}}}}},
+		bson.D{{Key: "_id", Value: 3}, {Key: "v", Value: "s"}, {Key: "bin", Value: bson.Binary{Data: []byte{1, 2, 3}}}},
+		bson.D{{Key: "_id", Value: 4}, {Key: "g", Value: 1.0}, {Key: "v", Value: bson.NewDecimal128(0x3040000000000000, 12)}, {Key: "a", Value: nil}},
+		bson.D{{Key: "_id", Value: 5}, {Key: "g", Value: "x"}, {Key: "v", Value: int32(-1)}, {Key: "a", Value: bson.D{{Key: "b", Value: bson.A{1, 2}}}}},
+	)
+	if _, err := coll.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "g", Value: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	whole := findAll(t, coll)
+	d := func(k string, v any) bson.D { return bson.D{{Key: k, Value: v}} }
+	cases := []struct {
+		name     string
+		pipeline []bson.D
+	}{
+		{"group whole collection", []bson.D{d("$group", bson.D{{Key: "_id", Value: "$g"}, {Key: "n", Value: d("$sum", 1)}})}},
+		{"group by missing and dotted paths", []bson.D{d("$group", bson.D{{Key: "_id", Value: "$a.b"}, {Key: "m", Value: d("$push", "$missing")}, {Key: "v", Value: d("$push", "$v")}})}},
+		{"indexed match then group", []bson.D{d("$match", d("g", d("$gte", 1))), d("$group", bson.D{{Key: "_id", Value: "$g"}, {Key: "s", Value: d("$sum", "$v")}})}},
+		{"unindexed match then group", []bson.D{d("$match", d("v", d("$exists", true))), d("$group", bson.D{{Key: "_id", Value: nil}, {Key: "s", Value: d("$sum", "$v")}, {Key: "ids", Value: d("$push", "$_id")}})}},
+		{"sort limit then group", []bson.D{d("$sort", d("_id", -1)), d("$limit", 3), d("$group", bson.D{{Key: "_id", Value: nil}, {Key: "ids", Value: d("$push", "$_id")}})}},
+		{"$$ROOT", []bson.D{d("$group", bson.D{{Key: "_id", Value: "$g"}, {Key: "docs", Value: d("$push", "$$ROOT")}})}},
+		{"count", []bson.D{d("$count", "n")}},
+		{"sortByCount", []bson.D{d("$sortByCount", "$g")}},
+		{"project then group", []bson.D{d("$project", bson.D{{Key: "bin", Value: 1}, {Key: "x", Value: d("$type", "$v")}}), d("$group", bson.D{{Key: "_id", Value: "$x"}, {Key: "b", Value: d("$push", "$bin")}})}},
+		{"group then $$ROOT", []bson.D{d("$group", bson.D{{Key: "_id", Value: "$g"}}), d("$project", d("r", "$$ROOT"))}},
+		{"no barrier", []bson.D{d("$match", d("_id", d("$gt", 2))), d("$project", d("pad", 0))}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			pa := make(bson.A, len(c.pipeline))
+			for i, st := range c.pipeline {
+				pa[i] = st
+			}
+			got := aggDocs(t, coll, pa)
+			// Parse the stages as the server receives them (Go ints
+			// travel as int32).
+			stages := make([]bson.D, len(c.pipeline))
+			for i, st := range c.pipeline {
+				raw, err := bson.Marshal(st)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := bson.Unmarshal(raw, &stages[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p, err := aggregate.Parse(stages, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := p.Run(ctx, aggregate.SliceSource(slices.Clone(whole)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := aggregate.ReadAll(ctx, out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(want) == 0 {
+				t.Fatal("no documents: the case tests nothing")
+			}
+			if len(got) != len(want) {
+				t.Fatalf("got %d documents %v, want %v", len(got), got, want)
+			}
+			for i := range got {
+				g, _ := bson.MarshalExtJSON(got[i], true, false)
+				w, _ := bson.MarshalExtJSON(want[i], true, false)
+				if string(g) != string(w) {
+					t.Fatalf("document %d: got %s, want %s", i, g, w)
+				}
+			}
+		})
+	}
+}
+
 // benchClient starts a server and returns a client for benchmarks.
 func benchClient(b *testing.B) *mongo.Client {
 	b.Helper()
@@ -398,6 +484,46 @@ func BenchmarkAggregateLookup(b *testing.B) {
 		}
 		if len(out) != 1 || bsonutil.Compare(bsonutil.Get(out[0], "n"), 10_000) != 0 {
 			b.Fatalf("lookup result %v", out)
+		}
+	}
+}
+
+// benchUsertable loads n documents shaped like the load tool's usertable
+// (cmd/cairn-load): {_id, i, g: i%100, n: 0, f0..f9: 100-byte strings},
+// about 1 KB each.
+func benchUsertable(b *testing.B, coll *mongo.Collection, n int) {
+	b.Helper()
+	fill := strings.Repeat("abcdefghij", 10)
+	benchInsert(b, coll, n, func(i int) bson.D {
+		d := bson.D{{Key: "_id", Value: int64(i)}, {Key: "i", Value: int64(i)},
+			{Key: "g", Value: int32(i % 100)}, {Key: "n", Value: int32(0)}}
+		for f := 0; f < 10; f++ {
+			d = append(d, bson.E{Key: fmt.Sprintf("f%d", f), Value: fill})
+		}
+		return d
+	})
+}
+
+// BenchmarkAggregateGroupWhole: the load tool's group workload, a $group
+// by a 100-valued field with {$sum: 1} over 100k documents of ~1 KB.
+func BenchmarkAggregateGroupWhole(b *testing.B) {
+	coll := benchClient(b).Database("bench").Collection("usertable")
+	benchUsertable(b, coll, 100_000)
+	pipeline := bson.A{
+		bson.D{{Key: "$group", Value: bson.D{{Key: "_id", Value: "$g"}, {Key: "n", Value: bson.D{{Key: "$sum", Value: 1}}}}}},
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		cur, err := coll.Aggregate(context.Background(), pipeline)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var out []bson.D
+		if err := cur.All(context.Background(), &out); err != nil {
+			b.Fatal(err)
+		}
+		if len(out) != 100 {
+			b.Fatalf("got %d groups, want 100", len(out))
 		}
 	}
 }

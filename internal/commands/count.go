@@ -29,6 +29,9 @@ func countCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	if err != nil {
 		return nil, err
 	}
+	if vr := viewReadOf(env, req.DB, name); vr != nil {
+		return vr.count(ctx, env, req, q)
+	}
 	coll := env.Catalog.Collection(req.DB, name)
 	if coll == nil {
 		return bson.D{{Key: "n", Value: int32(0)}}, nil
@@ -104,6 +107,9 @@ func distinctCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	filter, _, err := argDoc(req, "query")
 	if err != nil {
 		return nil, err
+	}
+	if vr := viewReadOf(env, req.DB, name); vr != nil {
+		return vr.distinct(ctx, env, req, key, filter)
 	}
 	values := bson.A{}
 	coll := env.Catalog.Collection(req.DB, name)

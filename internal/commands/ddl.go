@@ -31,7 +31,7 @@ var createOptions = map[string]bool{
 // unsupportedCreate are create options Cairn refuses rather than ignore.
 var unsupportedCreate = map[string]string{
 	"capped": "capped collections", "size": "capped collections", "max": "capped collections",
-	"viewOn": "views", "pipeline": "views", "timeseries": "time series collections",
+	"timeseries": "time series collections",
 }
 
 // clusteredIndexSpec validates create's clusteredIndex option. Cairn keeps
@@ -79,10 +79,15 @@ func createCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	if err != nil {
 		return nil, err
 	}
-	var opts, idSpec bson.D
+	if isViewCreate(req) {
+		return createView(ctx, env, req, name)
+	}
+	var opts, idSpec, layout bson.D
 	for _, e := range req.Body[1:] {
 		switch {
 		case genericFields[e.Key]:
+		case layoutOptions[e.Key]: // capped and time series: applyLayout
+			layout = append(layout, e)
 		case e.Key == "clusteredIndex":
 			opt, ix, err := clusteredIndexSpec(e.Value)
 			if err != nil {
@@ -113,13 +118,17 @@ func createCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 			return nil, mongoerr.Newf(mongoerr.Code(40415), "BSON field 'create.%s' is an unknown field.", e.Key)
 		}
 	}
+	copts := catalog.CreateOptions{Options: opts, IDIndexSpec: idSpec}
+	if err := applyLayout(&copts, layout); err != nil {
+		return nil, err
+	}
 	if existing := env.Catalog.Collection(req.DB, name); existing != nil {
-		if bsonutil.Equal(existing.Options, orEmpty(opts)) {
+		if bsonutil.Equal(existing.Options, orEmpty(copts.Options)) {
 			return bson.D{}, nil
 		}
 		return nil, mongoerr.Newf(mongoerr.NamespaceExists, "Collection %s.%s already exists.", req.DB, name)
 	}
-	if _, err := env.Catalog.Create(ctx, req.DB, name, catalog.CreateOptions{Options: opts, IDIndexSpec: idSpec}); err != nil {
+	if _, err := env.Catalog.Create(ctx, req.DB, name, copts); err != nil {
 		if mongoerr.Is(err, mongoerr.NamespaceExists) {
 			return nil, err
 		}
@@ -139,6 +148,9 @@ func dropCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	name, err := collName(req)
 	if err != nil {
 		return nil, err
+	}
+	if viewNamespace(env, req.DB, name) {
+		return dropView(ctx, env, req.DB, name)
 	}
 	coll := env.Catalog.Collection(req.DB, name)
 	if coll == nil {
@@ -162,6 +174,9 @@ func dropDatabaseCmd(ctx context.Context, env *Env, req *Request) (bson.D, error
 }
 
 func collectionInfo(coll *catalog.Collection, nameOnly bool) bson.D {
+	if info, ok := timeseriesInfo(coll, nameOnly); ok {
+		return info
+	}
 	if nameOnly {
 		return bson.D{{Key: "name", Value: coll.Name}, {Key: "type", Value: "collection"}}
 	}
@@ -224,6 +239,9 @@ func listCollectionsCmd(ctx context.Context, env *Env, req *Request) (bson.D, er
 			return nil, err
 		}
 		docs = append(docs, b)
+	}
+	if docs, err = appendViewInfos(env, req.DB, m, nameOnly, docs); err != nil {
+		return nil, err
 	}
 	cur := &Cursor{NS: req.DB + ".$cmd.listCollections", Iter: &rawSliceIter{docs: docs}}
 	if batchSize == 0 {
@@ -337,6 +355,9 @@ func collModCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	if err != nil {
 		return nil, err
 	}
+	if v := env.Catalog.View(req.DB, name); v != nil {
+		return collModView(ctx, env, req, v)
+	}
 	coll := env.Catalog.Collection(req.DB, name)
 	if coll == nil {
 		return nil, mongoerr.Newf(mongoerr.NamespaceNotFound, "ns does not exist: %s.%s", req.DB, name)
@@ -360,12 +381,20 @@ func collModCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 			if !replaced {
 				opts = append(opts, e)
 			}
+		case e.Key == "index" || e.Key == "dryRun":
+			// Applied by collModIndex (collmod_index.go) below.
+		case e.Key == "viewOn" || e.Key == "pipeline":
+			return nil, mongoerr.Newf(mongoerr.InvalidOptions, "option only supported on a view: %s", e.Key)
 		default:
 			return nil, mongoerr.Newf(mongoerr.InvalidOptions, "Cairn does not support collMod option '%s' yet", e.Key)
 		}
 	}
+	reply, dryRun, err := collModIndex(ctx, env, req, name)
+	if err != nil || dryRun {
+		return reply, err
+	}
 	if err := env.Catalog.SetOptions(ctx, req.DB, name, opts); err != nil {
 		return nil, err
 	}
-	return bson.D{}, nil
+	return reply, nil
 }

@@ -83,6 +83,9 @@ func deleteCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := refuseViewWrite(env, req.DB, name); err != nil {
+		return nil, err
+	}
 	if err := checkFields(req, "deletes", "ordered", "let"); err != nil {
 		return nil, err
 	}

@@ -72,6 +72,9 @@ func explainCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 			sub.DB = s
 		}
 	}
+	if sub, err = explainViewRequest(env, sub); err != nil {
+		return nil, err
+	}
 	var out bson.D
 	switch sub.Name {
 	case "find":

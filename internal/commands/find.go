@@ -77,8 +77,13 @@ func findCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	if err != nil {
 		return nil, err
 	}
-	if tailable, _ := argBool(req, "tailable"); tailable {
-		return nil, mongoerr.New(mongoerr.BadValue, "error processing query: tailable cursor requested on non capped collection")
+	if tailable, awaitData, err := tailableOption(req); err != nil {
+		return nil, err
+	} else if tailable {
+		return tailableFind(env, req, name, q, batchSize, singleBatch, awaitData)
+	}
+	if vr := viewReadOf(env, req.DB, name); vr != nil {
+		return vr.find(ctx, env, req, q, batchSize, singleBatch)
 	}
 	coll := env.Catalog.Collection(req.DB, name)
 	snap, err := env.Catalog.Snapshot()
@@ -125,6 +130,9 @@ func parseFindQuery(req *Request) (*planner.Query, error) {
 		return nil, err
 	}
 	if err := queryHints(req, q); err != nil {
+		return nil, err
+	}
+	if err := naturalSort(q); err != nil {
 		return nil, err
 	}
 	return q, nil
@@ -222,6 +230,9 @@ func getMoreCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	}
 	if batchSize == 0 {
 		batchSize = int64(cur.BatchSize)
+	}
+	if cur.Tailable {
+		return tailableGetMore(ctx, env, cur, batchSize)
 	}
 	batch, done, err := fillBatch(cur, batchSize)
 	if err != nil {

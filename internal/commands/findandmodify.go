@@ -20,6 +20,9 @@ func findAndModifyCmd(ctx context.Context, env *Env, req *Request) (bson.D, erro
 	if err != nil {
 		return nil, err
 	}
+	if err := refuseViewWrite(env, req.DB, name); err != nil {
+		return nil, err
+	}
 	if err := checkFields(req, "query", "sort", "remove", "update", "new", "fields", "upsert",
 		"bypassDocumentValidation", "collation", "arrayFilters", "hint", "let"); err != nil {
 		return nil, err

@@ -20,6 +20,9 @@ func createIndexesCmd(ctx context.Context, env *Env, req *Request) (bson.D, erro
 	if err != nil {
 		return nil, err
 	}
+	if err := refuseViewWrite(env, req.DB, name); err != nil {
+		return nil, err
+	}
 	if err := checkFields(req, "indexes", "commitQuorum", "ignoreUnknownIndexOptions", "isTimeseriesNamespace"); err != nil {
 		return nil, err
 	}
@@ -48,6 +51,9 @@ func createIndexesCmd(ctx context.Context, env *Env, req *Request) (bson.D, erro
 func listIndexesCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	name, err := collName(req)
 	if err != nil {
+		return nil, err
+	}
+	if err := refuseView(env, req.DB, name); err != nil {
 		return nil, err
 	}
 	if err := checkFields(req, "cursor", "includeBuildUUIDs", "includeIndexBuildInfo"); err != nil {
@@ -80,6 +86,9 @@ func listIndexesCmd(ctx context.Context, env *Env, req *Request) (bson.D, error)
 func dropIndexesCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	name, err := collName(req)
 	if err != nil {
+		return nil, err
+	}
+	if err := refuseView(env, req.DB, name); err != nil {
 		return nil, err
 	}
 	if err := checkFields(req, "index"); err != nil {

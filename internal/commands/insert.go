@@ -17,6 +17,9 @@ func insertCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := refuseViewWrite(env, req.DB, name); err != nil {
+		return nil, err
+	}
 	if err := checkFields(req, "documents", "ordered", "bypassDocumentValidation"); err != nil {
 		return nil, err
 	}

@@ -71,6 +71,9 @@ func collStatsCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := refuseView(env, req.DB, name); err != nil {
+		return nil, err
+	}
 	scale, err := scaleArg(req)
 	if err != nil {
 		return nil, err
@@ -106,7 +109,7 @@ func collStatsCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	}
 	idx /= scale
 	storage := recBytes / scale
-	return bson.D{
+	return withCappedStats(coll, scale, bson.D{
 		{Key: "ns", Value: coll.NS()},
 		{Key: "size", Value: s.size / scale},
 		{Key: "count", Value: s.count},
@@ -119,7 +122,7 @@ func collStatsCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 		{Key: "totalIndexSize", Value: idx},
 		{Key: "totalSize", Value: storage + idx},
 		{Key: "scaleFactor", Value: scale},
-	}, nil
+	}), nil
 }
 
 func dbStatsCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
@@ -160,7 +163,7 @@ func dbStatsCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	return bson.D{
 		{Key: "db", Value: req.DB},
 		{Key: "collections", Value: int64(len(colls))},
-		{Key: "views", Value: int64(0)},
+		{Key: "views", Value: int64(len(env.Catalog.Views(req.DB)))},
 		{Key: "objects", Value: objects},
 		{Key: "avgObjSize", Value: avg},
 		{Key: "dataSize", Value: float64(size) / float64(scale)},

@@ -193,6 +193,9 @@ func updateCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := refuseViewWrite(env, req.DB, name); err != nil {
+		return nil, err
+	}
 	if err := checkFields(req, "updates", "ordered", "bypassDocumentValidation", "let"); err != nil {
 		return nil, err
 	}

@@ -23,6 +23,9 @@ func validateCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := refuseView(env, req.DB, name); err != nil {
+		return nil, err
+	}
 	if err := checkFields(req, "full", "repair", "metadata", "checkBSONConformance", "background", "scandata"); err != nil {
 		return nil, err
 	}

@@ -85,6 +85,11 @@ const (
 	ConversionFailure                        Code = 241
 	OutOfDiskSpace                           Code = 14031
 	IncompatibleCollationVersion             Code = 161
+	ViewDepthLimitExceeded                   Code = 165
+	CommandNotSupportedOnView                Code = 166
+	OptionNotSupportedOnView                 Code = 167
+	AmbiguousIndexKeyPattern                 Code = 181
+	CannotConvertIndexToUnique               Code = 359
 )
 
 var codeNames = map[Code]string{
@@ -157,6 +162,11 @@ var codeNames = map[Code]string{
 	ConversionFailure:                        "ConversionFailure",
 	OutOfDiskSpace:                           "OutOfDiskSpace",
 	IncompatibleCollationVersion:             "IncompatibleCollationVersion",
+	ViewDepthLimitExceeded:                   "ViewDepthLimitExceeded",
+	CommandNotSupportedOnView:                "CommandNotSupportedOnView",
+	OptionNotSupportedOnView:                 "OptionNotSupportedOnView",
+	AmbiguousIndexKeyPattern:                 "AmbiguousIndexKeyPattern",
+	CannotConvertIndexToUnique:               "CannotConvertIndexToUnique",
 }
 
 // Name returns MongoDB's codeName for c. Codes that MongoDB reports as

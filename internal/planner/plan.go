@@ -184,6 +184,9 @@ func sortDirection(ix *catalog.Index, ivs [][]interval, sortSpec bson.D) int {
 			if ix.Unique {
 				break
 			}
+			if !ix.TiesByID() {
+				return 0 // ties are in insertion order (capped, time series)
+			}
 			if dir == 0 {
 				dir = want
 			} else if dir != want {

@@ -1198,6 +1198,16 @@ func databaseOp(ctx context.Context, db *mongo.Database, name string, a *args) (
 		if _, has := a.get("comment"); has {
 			return opResult{}, skipf("runCursorCommand comment for getMore")
 		}
+		// The driver needs nothing for a tailable cursor: it keeps a cursor
+		// with a non-zero id open after an empty batch. tailableAwait
+		// needs maxAwaitTimeMS, which stays unsupported.
+		if v, has := a.get("cursorType"); has {
+			switch v {
+			case "tailable", "tailableAwait":
+			default:
+				return opResult{}, fmt.Errorf("unknown cursorType %v", v)
+			}
+		}
 		if err := a.finish("session"); err != nil {
 			return opResult{}, err
 		}
@@ -1280,7 +1290,11 @@ func databaseOp(ctx context.Context, db *mongo.Database, name string, a *args) (
 		if err := a.finish("session"); err != nil {
 			return opResult{}, err
 		}
-		return failed(nil, db.RunCommand(ctx, cmd).Err())
+		if err := db.RunCommand(ctx, cmd).Err(); err != nil {
+			return failed(nil, err)
+		}
+		// The result is the new collection (saveResultAsEntity).
+		return opResult{entity: db.Collection(coll)}, nil
 	case "dropCollection":
 		coll, err := a.str("collection", true)
 		if err != nil {

@@ -26,8 +26,7 @@ func specDir(t *testing.T) string {
 // server feature, not because of the runner. A listed test that passes is
 // fine; an unlisted failure is a runner (or server) regression.
 var serverLimitations = map[string]bool{
-	"collectionData-createOptions.json\tcollection is created with the correct options": true, // capped collections
-	"poc-crud.json\tAggregate with $listLocalSessions":                                  true, // $listLocalSessions
+	"poc-crud.json\tAggregate with $listLocalSessions": true, // $listLocalSessions
 }
 
 func newTestRunner(t *testing.T) *Runner {

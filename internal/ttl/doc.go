@@ -7,4 +7,7 @@
 // than now minus expireAfterSeconds; documents without a date there never
 // expire. Deletion is not instantaneous: a document may outlive its expiry
 // by up to one interval.
+//
+// A time series collection created with expireAfterSeconds expires its
+// measurements the same way, by its timeField (timeseries.go).
 package ttl

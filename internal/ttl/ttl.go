@@ -55,6 +55,13 @@ func Pass(ctx context.Context, cat *catalog.Catalog, now time.Time) (int, error)
 					return deleted, fmt.Errorf("ttl: %s.%s index %s: %w", coll.DB, coll.Name, ix.Name, err)
 				}
 			}
+			if field, secs, ok := timeseriesExpiry(coll); ok {
+				n, err := expire(ctx, cat, coll.DB, coll.Name, field, now.Add(-time.Duration(secs)*time.Second))
+				deleted += n
+				if err != nil {
+					return deleted, fmt.Errorf("ttl: time series %s.%s: %w", coll.DB, coll.Name, err)
+				}
+			}
 		}
 	}
 	return deleted, nil
