@@ -15,8 +15,13 @@ type Fetcher struct {
 	coll *Collection
 	r    storage.Reader
 	g    storage.Getter // nil: use r.Get
-	key  []byte // the record prefix, then the last _id read
-	n    int    // length of the record prefix
+	key  []byte         // the record prefix, then the last _id read
+	n    int            // length of the record prefix
+	// w, when set, is the write transaction the Fetcher reads in; it
+	// remembers the record id of each document of a record-id keyed
+	// collection it hands out, as Writer.FetchEncoded does, so that an
+	// update or delete of that document finds its record directly.
+	w *Writer
 }
 
 func newFetcher(r storage.Reader, coll *Collection) (*Fetcher, error) {
@@ -37,7 +42,13 @@ func (s *Snap) NewFetcher(coll *Collection) (*Fetcher, error) { return newFetche
 
 // NewFetcher returns a Fetcher inside the write transaction (it sees the
 // transaction's own writes).
-func (w *Writer) NewFetcher(coll *Collection) (*Fetcher, error) { return newFetcher(w.txn, coll) }
+func (w *Writer) NewFetcher(coll *Collection) (*Fetcher, error) {
+	f, err := newFetcher(w.txn, coll)
+	if err == nil && coll.meta.RecordIDs {
+		f.w = w
+	}
+	return f, err
+}
 
 // Fetch returns the document whose encoded _id is encID, or nil if there
 // is none. The caller owns the returned bytes.
@@ -51,7 +62,13 @@ func (f *Fetcher) Fetch(encID []byte) (bson.Raw, error) {
 		if err != nil {
 			return nil, err
 		}
-		return bson.Raw(append([]byte(nil), v...)), nil
+		raw := bson.Raw(append([]byte(nil), v...))
+		if f.w != nil {
+			if rid, ok := decodeRID(encID); ok {
+				f.w.remember(raw, rid)
+			}
+		}
+		return raw, nil
 	}
 	v, err := f.g.Get(f.key)
 	if errors.Is(err, storage.ErrNotFound) {
