@@ -10,8 +10,9 @@ import (
 // Decode converts a BSON document to a bson.D exactly as bson.Unmarshal
 // into a bson.D does (nested documents as bson.D, arrays as bson.A, null as
 // nil), without reflection. It checks lengths as it goes and returns an
-// error (never panics) on malformed input, but it does not validate UTF-8:
-// it is meant for documents Cairn stored itself. Byte slices in the result
+// error (never panics) on malformed input, including strings without
+// their NUL terminator and booleans other than 0 and 1, as bson.Unmarshal
+// does; it does not validate UTF-8 (neither does Unmarshal). Byte slices in the result
 // (binary data) alias raw, so raw must not be modified while the result is
 // in use.
 func Decode(raw []byte) (bson.D, error) {
@@ -20,7 +21,7 @@ func Decode(raw []byte) (bson.D, error) {
 
 func decodeDoc(doc bsoncore.Document) (bson.D, error) {
 	length, rem, ok := bsoncore.ReadLength(doc)
-	if !ok || int(length) > len(doc) || length < 5 {
+	if !ok || int(length) != len(doc) || length < 5 || doc[length-1] != 0 {
 		return nil, fmt.Errorf("bsonutil: decode: bad document length")
 	}
 	rem = rem[:length-4-1]
@@ -61,7 +62,7 @@ func decodeValue(v bsoncore.Value) (any, error) {
 			return x, nil
 		}
 	case bsoncore.TypeString:
-		if x, ok := v.StringValueOK(); ok {
+		if x, ok := v.StringValueOK(); ok && strTerminated(v.Data) {
 			return x, nil
 		}
 	case bsoncore.TypeEmbeddedDocument:
@@ -83,7 +84,7 @@ func decodeValue(v bsoncore.Value) (any, error) {
 			return bson.ObjectID(x), nil
 		}
 	case bsoncore.TypeBoolean:
-		if x, ok := v.BooleanOK(); ok {
+		if x, ok := v.BooleanOK(); ok && v.Data[0] <= 1 {
 			return x, nil
 		}
 	case bsoncore.TypeDateTime:
@@ -97,19 +98,19 @@ func decodeValue(v bsoncore.Value) (any, error) {
 			return bson.Regex{Pattern: p, Options: o}, nil
 		}
 	case bsoncore.TypeDBPointer:
-		if ns, ptr, ok := v.DBPointerOK(); ok {
+		if ns, ptr, ok := v.DBPointerOK(); ok && strTerminated(v.Data) {
 			return bson.DBPointer{DB: ns, Pointer: bson.ObjectID(ptr)}, nil
 		}
 	case bsoncore.TypeJavaScript:
-		if x, ok := v.JavaScriptOK(); ok {
+		if x, ok := v.JavaScriptOK(); ok && strTerminated(v.Data) {
 			return bson.JavaScript(x), nil
 		}
 	case bsoncore.TypeSymbol:
-		if x, ok := v.SymbolOK(); ok {
+		if x, ok := v.SymbolOK(); ok && strTerminated(v.Data) {
 			return bson.Symbol(x), nil
 		}
 	case bsoncore.TypeCodeWithScope:
-		if code, scope, ok := v.CodeWithScopeOK(); ok {
+		if code, scope, ok := v.CodeWithScopeOK(); ok && len(v.Data) > 4 && strTerminated(v.Data[4:]) {
 			sd, err := decodeDoc(scope)
 			if err != nil {
 				return nil, err
@@ -160,4 +161,12 @@ func readBinary(b []byte) (byte, []byte, bool) {
 		data = r
 	}
 	return st, data, true
+}
+
+// strTerminated reports whether b starts with a length-prefixed BSON
+// string whose last byte is the NUL terminator the format requires
+// (bsoncore's readers take the length on trust).
+func strTerminated(b []byte) bool {
+	l, rem, ok := bsoncore.ReadLength(b)
+	return ok && l >= 1 && int(l) <= len(rem) && rem[l-1] == 0
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/cairndb/cairn/internal/mongoerr"
 	"github.com/cairndb/cairn/internal/wire"
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 )
 
 // Error codes without a named constant in mongoerr.
@@ -55,8 +56,8 @@ func (c *conn) runMsg(ctx context.Context, m *wire.Msg) bson.D {
 		return errorReply(mongoerr.Newf(mongoerr.BSONObjectTooLarge,
 			"command document of %d bytes exceeds the maximum of %d bytes", len(m.Body), wire.MaxCommandSize))
 	}
-	var body bson.D
-	if err := bson.Unmarshal(m.Body, &body); err != nil {
+	body, err := decodeInput(m.Body)
+	if err != nil {
 		return errorReply(mongoerr.Newf(mongoerr.InvalidBSON, "invalid command document: %v", err))
 	}
 	for _, seq := range m.Sequences {
@@ -70,8 +71,8 @@ func (c *conn) runMsg(ctx context.Context, m *wire.Msg) bson.D {
 				return errorReply(mongoerr.Newf(mongoerr.BSONObjectTooLarge,
 					"document of %d bytes in sequence %q exceeds the maximum size", len(d), seq.Identifier))
 			}
-			var doc bson.D
-			if err := bson.Unmarshal(d, &doc); err != nil {
+			doc, err := decodeInput(d)
+			if err != nil {
 				return errorReply(mongoerr.Newf(mongoerr.InvalidBSON, "invalid document in sequence %q: %v", seq.Identifier, err))
 			}
 			arr = append(arr, doc)
@@ -135,8 +136,8 @@ func (c *conn) handleQuery(ctx context.Context, msg *wire.Message) ([]byte, bool
 		raw, _ := bson.Marshal(doc)
 		return wire.AppendReply(nil, c.replyID(), msg.Header.RequestID, wire.ReplyQueryFailure, 0, raw), true
 	}
-	var body bson.D
-	if err := bson.Unmarshal(q.Query, &body); err != nil {
+	body, err := decodeInput(q.Query)
+	if err != nil {
 		return c.queryReply(msg, errorReply(mongoerr.Newf(mongoerr.InvalidBSON, "invalid command document: %v", err)))
 	}
 	// Legacy drivers wrap the command as {$query: {...}, $readPreference: ...}.
@@ -268,6 +269,16 @@ func errorReply(e *mongoerr.Error) bson.D {
 
 // marshalReply encodes a reply, refusing replies beyond the BSON size limit
 // (plus the command overhead mongod allows).
+// decodeInput checks and decodes a document a client sent: bsoncore's
+// validation walks every element (lengths, terminators, nesting), then
+// bsonutil.Decode builds the bson.D without reflection.
+func decodeInput(b []byte) (bson.D, error) {
+	if err := bsoncore.Document(b).Validate(); err != nil {
+		return nil, err
+	}
+	return bsonutil.Decode(b)
+}
+
 func marshalReply(d bson.D) ([]byte, error) {
 	raw, err := bsonutil.Marshal(d)
 	if err != nil {

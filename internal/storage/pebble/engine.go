@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/cairndb/cairn/internal/storage"
@@ -93,6 +94,12 @@ func Open(dir string, opts *Options) (*Engine, error) {
 		Logger:             slogLogger{l: o.Logger.With("component", "pebble", "dir", dir), fail: fs},
 		FormatMajorVersion: pebble.FormatNewest,
 		MemTableSize:       o.memTableSize,
+	}
+	// Bloom filters (10 bits a key, about 1% false positives) let a Get
+	// for an absent key skip tables without reading them: every insert
+	// checks that its _id is new.
+	for i := range po.Levels {
+		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
 	db, err := pebble.Open(dir, po)
 	if err != nil {
