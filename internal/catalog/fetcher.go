@@ -9,14 +9,18 @@ import (
 
 // Fetcher reads many records of one collection by encoded _id, as an
 // index scan reports them. On a snapshot whose engine implements
-// storage.PointReader it reuses one engine cursor for every read, which
-// costs far less than a Get per record; elsewhere it falls back to Get.
+// storage.PointReader it reuses one engine cursor for every read after
+// the first, which costs far less than a Get per record. The first read
+// is a plain Get: opening a cursor costs more than one Get (which can use
+// the engine's bloom filters), and many plans fetch a single record.
 type Fetcher struct {
 	coll *Collection
 	r    storage.Reader
-	g    storage.Getter // nil: use r.Get
-	key  []byte         // the record prefix, then the last _id read
-	n    int            // length of the record prefix
+	g    storage.Getter      // nil: use r.Get
+	pr   storage.PointReader // makes g at the second read; nil if r cannot
+	used bool                // a record was read
+	key  []byte              // the record prefix, then the last _id read
+	n    int                 // length of the record prefix
 	// w, when set, is the write transaction the Fetcher reads in; it
 	// remembers the record id of each document of a record-id keyed
 	// collection it hands out, as Writer.FetchEncoded does, so that an
@@ -28,11 +32,7 @@ func newFetcher(r storage.Reader, coll *Collection) (*Fetcher, error) {
 	p := recPrefix(coll.ID)
 	f := &Fetcher{coll: coll, r: r, key: p, n: len(p)}
 	if pr, ok := r.(storage.PointReader); ok {
-		g, err := pr.NewGetter()
-		if err != nil {
-			return nil, err
-		}
-		f.g = g
+		f.pr = pr
 	}
 	return f, nil
 }
@@ -54,6 +54,14 @@ func (w *Writer) NewFetcher(coll *Collection) (*Fetcher, error) {
 // is none. The caller owns the returned bytes.
 func (f *Fetcher) Fetch(encID []byte) (bson.Raw, error) {
 	f.key = append(f.key[:f.n], encID...)
+	if f.g == nil && f.pr != nil && f.used {
+		g, err := f.pr.NewGetter()
+		if err != nil {
+			return nil, err
+		}
+		f.g = g
+	}
+	f.used = true
 	if f.g == nil {
 		v, err := f.r.Get(f.key)
 		if errors.Is(err, storage.ErrNotFound) {
