@@ -32,6 +32,9 @@ func (t *target) sampleMem(ctx context.Context) MemSample {
 	if err != nil {
 		return MemSample{Bytes: -1, Source: "serverStatus failed: " + err.Error()}
 	}
+	if pid, ok := st.Lookup("pid").AsInt64OK(); ok && pid > 0 && t.local {
+		t.pid.Store(pid)
+	}
 	return memFromStatus(st, t.local, readVmRSS)
 }
 

@@ -73,8 +73,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func resultHeader() string {
-	return fmt.Sprintf("%-12s %-6s %5s %12s %10s %10s %7s  %s",
-		"workload", "server", "round", "ops/s", "p50", "p99", "errors", "server RSS before -> after")
+	return fmt.Sprintf("%-12s %-6s %5s %12s %10s %10s %7s %11s %11s  %s",
+		"workload", "server", "round", "ops/s", "p50", "p99", "errors", "srv CPU/op", "cli CPU/op", "server RSS before -> after")
 }
 
 func writeResult(w io.Writer, r Result) {
@@ -82,9 +82,10 @@ func writeResult(w io.Writer, r Result) {
 	if r.Round > 0 {
 		round = fmt.Sprint(r.Round)
 	}
-	fmt.Fprintf(w, "%-12s %-6s %5s %12.1f %10s %10s %7d  %s -> %s (%s)\n",
+	fmt.Fprintf(w, "%-12s %-6s %5s %12.1f %10s %10s %7d %11s %11s  %s -> %s (%s)\n",
 		r.Workload, r.Server, round, r.OpsPerSec,
 		fmtMicros(r.P50Micros), fmtMicros(r.P99Micros), r.Errors,
+		fmtCPU(r.ServerCPUMicros), fmtCPU(r.ClientCPUMicros),
 		fmtBytes(r.RSSBefore), fmtBytes(r.RSSAfter), r.RSSSource)
 	if r.Ops == 0 && r.Round > 0 {
 		fmt.Fprintf(w, "    note: no operation completed inside the measured window; try a longer --duration\n")
@@ -129,4 +130,12 @@ func fmtBytes(b *int64) string {
 		return "n/a"
 	}
 	return fmt.Sprintf("%.1fMiB", float64(*b)/(1024*1024))
+}
+
+// fmtCPU formats CPU microseconds per operation ("?" when unknown).
+func fmtCPU(us float64) string {
+	if us < 0 {
+		return "?"
+	}
+	return fmtMicros(us)
 }

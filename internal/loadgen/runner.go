@@ -16,22 +16,26 @@ const opTimeout = 2 * time.Minute
 
 // Result is one run of one workload against one server.
 type Result struct {
-	Workload    string     `json:"workload"`
-	Server      string     `json:"server"` // "A" (--uri) or "B" (--compare-uri)
-	Round       int        `json:"round"`
-	Ops         uint64     `json:"ops"`
-	Seconds     float64    `json:"seconds"`
-	OpsPerSec   float64    `json:"ops_per_sec"`
-	P50Micros   float64    `json:"p50_us"`
-	P99Micros   float64    `json:"p99_us"`
-	MeanMicros  float64    `json:"mean_us"`
-	MaxMicros   float64    `json:"max_us"`
-	Errors      uint64     `json:"errors"`
-	FirstErrors []string   `json:"first_errors,omitempty"`
-	RSSBefore   *int64     `json:"rss_before_bytes"`
-	RSSAfter    *int64     `json:"rss_after_bytes"`
-	RSSSource   string     `json:"rss_source"`
-	hist        *Histogram // measured latencies, for aggregation
+	Workload    string   `json:"workload"`
+	Server      string   `json:"server"` // "A" (--uri) or "B" (--compare-uri)
+	Round       int      `json:"round"`
+	Ops         uint64   `json:"ops"`
+	Seconds     float64  `json:"seconds"`
+	OpsPerSec   float64  `json:"ops_per_sec"`
+	P50Micros   float64  `json:"p50_us"`
+	P99Micros   float64  `json:"p99_us"`
+	MeanMicros  float64  `json:"mean_us"`
+	MaxMicros   float64  `json:"max_us"`
+	Errors      uint64   `json:"errors"`
+	FirstErrors []string `json:"first_errors,omitempty"`
+	RSSBefore   *int64   `json:"rss_before_bytes"`
+	RSSAfter    *int64   `json:"rss_after_bytes"`
+	RSSSource   string   `json:"rss_source"`
+	// CPU time per measured operation, in microseconds (-1: unknown): the
+	// server's (local servers only, from /proc) and the load tool's own.
+	ServerCPUMicros float64    `json:"server_cpu_us_per_op"`
+	ClientCPUMicros float64    `json:"client_cpu_us_per_op"`
+	hist            *Histogram // measured latencies, for aggregation
 }
 
 // errLog counts errors and keeps the first few messages.
@@ -66,6 +70,22 @@ func runOnce(ctx context.Context, t *target, w workload, round int, seed uint64)
 	measureStart := start.Add(cfg.Warmup)
 	stopAt := measureStart.Add(cfg.Duration)
 
+	// CPU is sampled when the measured window opens and closes.
+	var cpuStart, cpuEnd cpuSample
+	cpuDone := make(chan struct{})
+	go func() {
+		defer close(cpuDone)
+		cpuStart, cpuEnd = cpuSample{-1, -1}, cpuSample{-1, -1}
+		if !sleepUntil(ctx, measureStart) {
+			return
+		}
+		cpuStart = sampleCPU(t.pid.Load())
+		if !sleepUntil(ctx, stopAt) {
+			return
+		}
+		cpuEnd = sampleCPU(t.pid.Load())
+	}()
+
 	hists := make([]Histogram, cfg.Concurrency)
 	var wg sync.WaitGroup
 	for i := 0; i < cfg.Concurrency; i++ {
@@ -97,6 +117,7 @@ func runOnce(ctx context.Context, t *target, w workload, round int, seed uint64)
 		}(i)
 	}
 	wg.Wait()
+	<-cpuDone
 
 	for i := range hists {
 		res.hist.Merge(&hists[i])
@@ -116,7 +137,21 @@ func runOnce(ctx context.Context, t *target, w workload, round int, seed uint64)
 	res.Errors = errs.n
 	res.FirstErrors = errs.first
 	res.setMem(before, after)
+	res.ServerCPUMicros = cpuPerOp(cpuStart.Server, cpuEnd.Server, res.Ops)
+	res.ClientCPUMicros = cpuPerOp(cpuStart.Client, cpuEnd.Client, res.Ops)
 	return res
+}
+
+// sleepUntil waits until at (true) or until ctx ends (false).
+func sleepUntil(ctx context.Context, at time.Time) bool {
+	tm := time.NewTimer(time.Until(at))
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 func (r *Result) fillLatency() {
@@ -150,12 +185,14 @@ func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsec
 // setupFailed is the Result for a workload whose setup failed on t.
 func setupFailed(t *target, name string, err error) Result {
 	return Result{
-		Workload:    name,
-		Server:      t.label,
-		Errors:      1,
-		FirstErrors: []string{"setup: " + err.Error()},
-		RSSSource:   "not sampled",
-		hist:        &Histogram{},
+		Workload:        name,
+		Server:          t.label,
+		Errors:          1,
+		FirstErrors:     []string{"setup: " + err.Error()},
+		RSSSource:       "not sampled",
+		ServerCPUMicros: -1,
+		ClientCPUMicros: -1,
+		hist:            &Histogram{},
 	}
 }
 

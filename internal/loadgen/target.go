@@ -31,7 +31,8 @@ type target struct {
 	client *mongo.Client
 	db     *mongo.Database
 	zipf   *Zipfian
-	local  bool // URI names only loopback hosts, so /proc/<pid> is the server's
+	local  bool         // URI names only loopback hosts, so /proc/<pid> is the server's
+	pid    atomic.Int64 // the server's pid when local and reported (serverStatus), else 0
 
 	userOnce sync.Once
 	userErr  error

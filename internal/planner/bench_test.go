@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/cairndb/cairn/internal/catalog"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -40,7 +41,35 @@ func loadBench(b *testing.B, n int) *testEnv {
 		env.insert(docs...)
 	}
 	env.docs = nil // not needed; keep memory down
+	settle(b, env)
 	return env
+}
+
+// settle flushes the memtable and waits (up to a minute) for the
+// compactions the load started to finish, so every size is measured in
+// the steady state a running server reaches shortly after a bulk load,
+// not with the load's L0 files still stacked up. Pebble leaves a few L0
+// files alone (it compacts L0 from 4 sublevels on), so "settled" is: no
+// compaction running, at most 2 L0 sublevels, twice in a row.
+func settle(b *testing.B, env *testEnv) {
+	db := env.eng.DB()
+	if err := db.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	quiet := 0
+	for time.Now().Before(deadline) {
+		m := db.Metrics()
+		if m.Compact.NumInProgress == 0 && m.Levels[0].Sublevels <= 2 {
+			if quiet++; quiet == 2 {
+				return
+			}
+		} else {
+			quiet = 0
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	b.Logf("compactions still pending after a minute: %s", db.Metrics().String())
 }
 
 func drainCount(b *testing.B, it Iterator) int {
