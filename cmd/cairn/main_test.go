@@ -27,13 +27,13 @@ func TestParseFlags(t *testing.T) {
 		want    config
 		wantErr bool
 	}{
-		{"defaults", nil, nil, config{ListenAddr: "127.0.0.1:27017", DataDir: "./cairn-data", LogLevel: slog.LevelInfo, MaxConns: 1000, TTLInterval: time.Minute, CacheSize: 64 << 20}, false},
+		{"defaults", nil, nil, config{ListenAddr: "127.0.0.1:27017", DataDir: "./cairn-data", LogLevel: slog.LevelInfo, MaxConns: 1000, TTLInterval: time.Minute, CacheSize: 256 << 20}, false},
 		{"env", nil, map[string]string{"CAIRN_LISTEN_ADDR": "0.0.0.0:1", "CAIRN_DATA_DIR": "/e"},
-			config{ListenAddr: "0.0.0.0:1", DataDir: "/e", LogLevel: slog.LevelInfo, MaxConns: 1000, TTLInterval: time.Minute, CacheSize: 64 << 20}, false},
+			config{ListenAddr: "0.0.0.0:1", DataDir: "/e", LogLevel: slog.LevelInfo, MaxConns: 1000, TTLInterval: time.Minute, CacheSize: 256 << 20}, false},
 		{"flags beat env", []string{"--listen-addr", "127.0.0.1:2", "--data-dir=/f", "--log-level", "debug", "--max-conns", "5", "--enable-test-commands"},
 			map[string]string{"CAIRN_LISTEN_ADDR": "0.0.0.0:1", "CAIRN_DATA_DIR": "/e"},
-			config{ListenAddr: "127.0.0.1:2", DataDir: "/f", LogLevel: slog.LevelDebug, MaxConns: 5, EnableTestCommands: true, TTLInterval: time.Minute, CacheSize: 64 << 20}, false},
-		{"warn level", []string{"--log-level=warn"}, nil, config{ListenAddr: "127.0.0.1:27017", DataDir: "./cairn-data", LogLevel: slog.LevelWarn, MaxConns: 1000, TTLInterval: time.Minute, CacheSize: 64 << 20}, false},
+			config{ListenAddr: "127.0.0.1:2", DataDir: "/f", LogLevel: slog.LevelDebug, MaxConns: 5, EnableTestCommands: true, TTLInterval: time.Minute, CacheSize: 256 << 20}, false},
+		{"warn level", []string{"--log-level=warn"}, nil, config{ListenAddr: "127.0.0.1:27017", DataDir: "./cairn-data", LogLevel: slog.LevelWarn, MaxConns: 1000, TTLInterval: time.Minute, CacheSize: 256 << 20}, false},
 		{"bad level", []string{"--log-level=loud"}, nil, config{}, true},
 		{"bad max conns", []string{"--max-conns=0"}, nil, config{}, true},
 		{"ttl and cache", []string{"--ttl-interval=5s", "--cache-size=1048576"}, nil,

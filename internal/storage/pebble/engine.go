@@ -17,7 +17,7 @@ import (
 )
 
 // DefaultCacheSize is the block cache size used when Options.CacheSize is 0.
-const DefaultCacheSize int64 = 64 << 20
+const DefaultCacheSize int64 = 256 << 20
 
 // Options configure Open.
 type Options struct {
