@@ -2,6 +2,7 @@ package bsonutil
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -15,7 +16,7 @@ import (
 // copied, not re-walked: unlike bson.Marshal, Marshal checks only a
 // bson.Raw's length prefix and terminating NUL, not each element.
 func Marshal(d bson.D) ([]byte, error) {
-	return AppendDocument(make([]byte, 0, docSize(d)), d)
+	return appendDocument(make([]byte, 0, docSize(d)), d)
 }
 
 // docSize estimates d's encoded size, so Marshal allocates once.
@@ -47,8 +48,13 @@ func valueSize(v any) int {
 	return 16
 }
 
-// AppendDocument appends d's encoding to dst.
+// AppendDocument appends d's encoding to dst, growing dst once to the
+// estimated size first.
 func AppendDocument(dst []byte, d bson.D) ([]byte, error) {
+	return appendDocument(slices.Grow(dst, docSize(d)), d)
+}
+
+func appendDocument(dst []byte, d bson.D) ([]byte, error) {
 	idx, dst := bsoncore.ReserveLength(dst)
 	var err error
 	for _, e := range d {
@@ -120,7 +126,7 @@ func appendElement(dst []byte, key string, v any) ([]byte, error) {
 		return bsoncore.AppendBooleanElement(dst, key, x), nil
 	case bson.D:
 		dst = bsoncore.AppendHeader(dst, bsoncore.TypeEmbeddedDocument, key)
-		return AppendDocument(dst, x)
+		return appendDocument(dst, x)
 	case bson.A:
 		dst = bsoncore.AppendHeader(dst, bsoncore.TypeArray, key)
 		return appendArray(dst, x)

@@ -16,12 +16,19 @@ import (
 )
 
 // conn is one client connection.
+// maxKeptWriteBuf is the largest reply buffer a connection keeps for
+// reuse; a larger one is dropped after its write.
+const maxKeptWriteBuf = 1 << 20
+
 type conn struct {
 	s    *Server
 	nc   net.Conn
 	br   *bufio.Reader
 	info *commands.Conn
 	log  *slog.Logger
+	// wbuf is reused for each OP_MSG reply (it holds the last one until
+	// the next request); see maxKeptWriteBuf.
+	wbuf []byte
 
 	// mu guards busy; the read deadline is only changed while holding it
 	// so that Shutdown can interrupt idle connections without cutting a
@@ -157,6 +164,9 @@ func (c *conn) serve() {
 				return
 			}
 			c.s.stats.bytesOut.Add(int64(len(reply)))
+		}
+		if cap(c.wbuf) > maxKeptWriteBuf {
+			c.wbuf = nil // do not pin one huge reply's buffer for the connection's life
 		}
 		if !c.end() {
 			return

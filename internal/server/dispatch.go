@@ -41,12 +41,32 @@ func (c *conn) handleMsg(ctx context.Context, msg *wire.Message) ([]byte, bool) 
 	if m.Flags&wire.MoreToCome != 0 {
 		return nil, true
 	}
-	raw, err := marshalReply(reply)
+	// The reply is encoded straight into the connection's write buffer.
+	out, err := wire.AppendMsgBody(c.wbuf[:0], c.replyID(), msg.Header.RequestID, 0, func(b []byte) ([]byte, error) {
+		return appendReply(b, reply)
+	})
 	if err != nil {
 		c.log.Error("encoding reply", "err", err)
-		raw, _ = marshalReply(errorReply(mongoerr.Newf(mongoerr.InternalError, "failed to encode reply: %v", err)))
+		raw, _ := marshalReply(errorReply(mongoerr.Newf(mongoerr.InternalError, "failed to encode reply: %v", err)))
+		return wire.AppendMsg(nil, c.replyID(), msg.Header.RequestID, 0, raw), true
 	}
-	return wire.AppendMsg(nil, c.replyID(), msg.Header.RequestID, 0, raw), true
+	c.wbuf = out
+	return out, true
+}
+
+// appendReply appends a reply document to b; a reply beyond the BSON size
+// limit becomes a BSONObjectTooLarge error, as in marshalReply.
+func appendReply(b []byte, d bson.D) ([]byte, error) {
+	n := len(b)
+	out, err := bsonutil.AppendDocument(b, d)
+	if err != nil {
+		return b[:n], err
+	}
+	if size := len(out) - n; size > wire.MaxCommandSize {
+		return bsonutil.AppendDocument(out[:n], errorReply(mongoerr.Newf(mongoerr.BSONObjectTooLarge,
+			"BSONObj size: %d (0x%X) is invalid. Size must be between 0 and 16793600(16MB)", size, size)))
+	}
+	return out, nil
 }
 
 // runMsg turns an OP_MSG into a command request and runs it, returning the

@@ -185,6 +185,24 @@ func AppendMsg(dst []byte, requestID, responseTo int32, flags MsgFlags, body []b
 	return dst
 }
 
+// AppendMsgBody appends an OP_MSG with a single body section that
+// appendBody writes straight into dst, so a reply is encoded once, in
+// place, instead of being built apart and copied in. On error dst is
+// returned as it was.
+func AppendMsgBody(dst []byte, requestID, responseTo int32, flags MsgFlags, appendBody func([]byte) ([]byte, error)) ([]byte, error) {
+	flags &^= ChecksumPresent
+	start := len(dst)
+	dst = AppendHeader(dst, Header{RequestID: requestID, ResponseTo: responseTo, OpCode: OpMsg})
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(flags))
+	dst = append(dst, sectionBody)
+	out, err := appendBody(dst)
+	if err != nil {
+		return dst[:start], err
+	}
+	binary.LittleEndian.PutUint32(out[start:], uint32(len(out)-start))
+	return out, nil
+}
+
 // AddChecksum sets ChecksumPresent on a complete OP_MSG in msg and appends
 // its CRC-32C, fixing up the message length.
 func AddChecksum(msg []byte) []byte {

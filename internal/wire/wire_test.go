@@ -337,3 +337,19 @@ func TestOtherOpCodesKeepRaw(t *testing.T) {
 		t.Error("OpCode.String")
 	}
 }
+
+// TestAppendMsgBody: a body written in place gives AppendMsg's bytes, after
+// whatever dst held; a failing body leaves dst as it was.
+func TestAppendMsgBody(t *testing.T) {
+	body, _ := bson.Marshal(bson.D{{Key: "ok", Value: 1.0}})
+	want := AppendMsg([]byte("prefix"), 7, 9, 0, body)
+	got, err := AppendMsgBody([]byte("prefix"), 7, 9, 0, func(b []byte) ([]byte, error) { return append(b, body...), nil })
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("AppendMsgBody = %x, %v; want %x", got, err, want)
+	}
+	boom := errors.New("boom")
+	got, err = AppendMsgBody([]byte("prefix"), 7, 9, 0, func(b []byte) ([]byte, error) { return append(b, 1, 2), boom })
+	if !errors.Is(err, boom) || string(got) != "prefix" {
+		t.Fatalf("failing body: %q, %v; want the prefix back and the error", got, err)
+	}
+}

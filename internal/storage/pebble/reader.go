@@ -115,7 +115,35 @@ func (s *snapshot) NewGetter() (storage.Getter, error) {
 
 // getter implements storage.Getter.
 type getter struct {
-	it *iterator
+	it  *iterator
+	pos bool // it is positioned on a key (the last one found or passed)
+}
+
+// seek positions the iterator on key and reports whether it is there.
+// Index order often matches record order (or nearly), so when the
+// iterator sits just before key, one Next (which stays inside the current
+// block) is tried before a SeekGE (which seeks every level of the tree).
+func (g *getter) seek(key []byte) bool {
+	it := g.it.it
+	if g.pos {
+		switch c := bytes.Compare(it.Key(), key); {
+		case c == 0:
+			return true
+		case c < 0:
+			if !it.Next() {
+				g.pos = false
+				return false // nothing after the previous key: key is absent
+			}
+			switch c := bytes.Compare(it.Key(), key); {
+			case c == 0:
+				return true
+			case c > 0:
+				return false // key would sit between two adjacent keys
+			}
+		}
+	}
+	g.pos = it.SeekGE(key)
+	return g.pos && bytes.Equal(it.Key(), key)
 }
 
 func (g *getter) Get(key []byte) ([]byte, error) {
@@ -127,7 +155,7 @@ func (g *getter) Get(key []byte) ([]byte, error) {
 	if i.closed {
 		return nil, storage.ErrClosed
 	}
-	if !i.it.SeekGE(key) || !bytes.Equal(i.it.Key(), key) {
+	if !g.seek(key) {
 		if err := i.it.Error(); err != nil {
 			return nil, fmt.Errorf("storage/pebble: get: %w", err)
 		}

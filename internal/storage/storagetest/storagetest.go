@@ -719,6 +719,9 @@ func testPointReader(t *testing.T, e storage.Engine) {
 	for _, tc := range []struct{ key, want string }{
 		{"a", "1"}, {"bb", "22"}, {"b", "2"}, {"c", ""}, {"ba", ""}, {"", ""},
 		{"d", "4"}, {"a", "1"}, {"dd", ""}, {"b", "2"},
+		// ascending runs, as a fetch in index order makes them
+		{"a", "1"}, {"b", "2"}, {"ba", ""}, {"bb", "22"}, {"bb", "22"}, {"d", "4"}, {"e", ""}, {"d", "4"},
+		{"a", "1"}, {"bc", ""}, {"d", "4"},
 	} {
 		v, err := g.Get([]byte(tc.key))
 		if tc.want == "" {
