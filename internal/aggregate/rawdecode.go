@@ -76,8 +76,14 @@ func sameBytes(b []byte, s string) bool {
 	return true
 }
 
+// Detached reports whether Decode's results never alias its input (it
+// picks fields, which it copies); decoding whole documents aliases binary
+// data.
+func (d *DocDecoder) Detached() bool { return !d.all }
+
 // Decode decodes raw. Binary values in the result may alias raw, which
-// must therefore not be modified while the result is in use.
+// must therefore not be modified while the result is in use (unless
+// Detached).
 func (d *DocDecoder) Decode(raw []byte) (bson.D, error) {
 	if d.all {
 		return bsonutil.Decode(raw)

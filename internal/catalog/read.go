@@ -61,6 +61,23 @@ func scanRecords(r storage.Reader, coll *Collection, reverse bool) (*RecordIter,
 	return &RecordIter{it: it}, nil
 }
 
+// NextView is Next without the copy: the document it returns is the
+// storage iterator's own memory, valid only until the next call (or
+// Close). Scans that read each document once and keep nothing of its
+// bytes (a partial decode into fresh values) save a copy per record.
+func (ri *RecordIter) NextView() (bson.Raw, error) {
+	if ri.onRecord != nil {
+		return ri.Next()
+	}
+	if ri.it.Next() {
+		return bson.Raw(ri.it.Value()), nil
+	}
+	if err := ri.it.Err(); err != nil {
+		return nil, err
+	}
+	return nil, io.EOF
+}
+
 // Next returns the next document (a copy the caller may keep), or io.EOF.
 func (ri *RecordIter) Next() (bson.Raw, error) {
 	if ri.it.Next() {

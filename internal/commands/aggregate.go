@@ -48,6 +48,12 @@ func (p *planSource) Next(ctx context.Context) (bson.D, error) {
 	return d, nil
 }
 
+// viewIter reads records without copying them (catalog.RecordIter.NextView);
+// only for a planSource whose decoder copies what it keeps.
+type viewIter struct{ *catalog.RecordIter }
+
+func (v viewIter) Next() (bson.Raw, error) { return v.NextView() }
+
 func (p *planSource) Close() error {
 	err := p.it.Close()
 	if p.snap != nil {
@@ -108,6 +114,10 @@ func scanSourceFor(env *Env, db, name string, q *planner.Query, deps aggregate.D
 		if err != nil {
 			snap.Close()
 			return nil, err
+		}
+		if dec.Detached() {
+			// Decoded fields are copies: read the records in place.
+			return &planSource{it: viewIter{it}, snap: snap, dec: dec}, nil
 		}
 		return &planSource{it: it, snap: snap, dec: dec}, nil
 	}
