@@ -32,6 +32,32 @@ type Writer struct {
 	// building is set while an index build fills new indexes: existing
 	// duplicates do not violate prepareUnique.
 	building bool
+	// getter serves the point reads of uniqueness checks when the
+	// transaction offers one (storage.PointReader); made at first use.
+	getter storage.Getter
+	noGet  bool
+}
+
+// get reads key in the transaction, through one reused Getter when the
+// engine offers it (much cheaper than a Get per key for a batch of
+// inserts).
+func (w *Writer) get(key []byte) ([]byte, error) {
+	if w.getter == nil && !w.noGet {
+		pr, ok := w.txn.(storage.PointReader)
+		if !ok {
+			w.noGet = true
+		} else {
+			g, err := pr.NewGetter()
+			if err != nil {
+				return nil, err
+			}
+			w.getter = g
+		}
+	}
+	if w.getter != nil {
+		return w.getter.Get(key)
+	}
+	return w.txn.Get(key)
 }
 
 type statDelta struct{ count, size int64 }
@@ -44,7 +70,12 @@ func (c *Catalog) Write(ctx context.Context, opts storage.UpdateOptions, fn func
 	var w *Writer
 	err := c.eng.Update(ctx, opts, func(txn storage.Txn) error {
 		w = &Writer{c: c, txn: txn, stats: map[uint64]*statDelta{}}
-		if err := fn(w); err != nil {
+		err := fn(w)
+		if w.getter != nil {
+			w.getter.Close()
+			w.getter = nil
+		}
+		if err != nil {
 			return err
 		}
 		if w.rids != nil {
@@ -217,7 +248,7 @@ func (w *Writer) checkUnique(coll *Collection, e indexEntry, encID []byte) error
 		}
 		return nil
 	}
-	existing, err := w.txn.Get(e.key)
+	existing, err := w.get(e.key)
 	switch {
 	case err == nil && !bytes.Equal(existing, encID):
 		return dupKeyError(coll, e.ix, e.vals)
@@ -253,7 +284,7 @@ func (w *Writer) Insert(coll *Collection, doc bson.D) error {
 	id := docID(doc)
 	rk := recKey(coll.ID, id)
 	encID := rk[9:]
-	if _, err := w.txn.Get(rk); err == nil {
+	if _, err := w.get(rk); err == nil {
 		return dupKeyError(coll, coll.Indexes[0], []any{id})
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return err

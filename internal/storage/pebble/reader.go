@@ -247,6 +247,56 @@ func (t *txn) Scan(lower, upper []byte, reverse bool) (storage.Iterator, error) 
 	return it, nil
 }
 
+// NewGetter implements storage.PointReader inside a transaction: one
+// Pebble iterator over the batch and the database, refreshed when the
+// batch has changed since the last read (SetOptions re-reads the batch),
+// instead of a Batch.Get per key, which builds a lookup over every level
+// and table each time. The caller holds the write lock, so the database
+// part cannot change under it.
+func (t *txn) NewGetter() (storage.Getter, error) {
+	if t.done {
+		return nil, errTxnDone
+	}
+	it, err := newIter(t.b, nil, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	it.onClose = func(it *iterator) { delete(t.iters, it) }
+	t.iters[it] = struct{}{}
+	return &txnGetter{t: t, g: getter{it: it}, seen: len(t.b.Repr())}, nil
+}
+
+// txnGetter implements storage.Getter over a txn.
+type txnGetter struct {
+	t    *txn
+	g    getter
+	seen int // batch length when the iterator last read it
+}
+
+func (tg *txnGetter) Get(key []byte) ([]byte, error) {
+	if tg.t.done || tg.g.it.closed {
+		return nil, errTxnDone
+	}
+	if n := len(tg.t.b.Repr()); n != tg.seen {
+		tg.g.it.it.SetOptions(&pebble.IterOptions{})
+		tg.g.pos = false
+		tg.seen = n
+	}
+	if !tg.g.seek(key) {
+		if err := tg.g.it.it.Error(); err != nil {
+			return nil, fmt.Errorf("storage/pebble: get: %w", err)
+		}
+		return nil, storage.ErrNotFound
+	}
+	v, err := tg.g.it.it.ValueAndErr()
+	if err != nil {
+		return nil, fmt.Errorf("storage/pebble: get: %w", err)
+	}
+	return append([]byte(nil), v...), nil
+}
+
+func (tg *txnGetter) Close() error { return tg.g.it.Close() }
+
 func (t *txn) Set(key, value []byte) error {
 	if t.done {
 		return errTxnDone

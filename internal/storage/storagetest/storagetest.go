@@ -37,6 +37,7 @@ func RunEngineTests(t *testing.T, open func(t *testing.T) storage.Engine) {
 		{"PrefixEndScan", testPrefixEndScan},
 		{"Closed", testClosed},
 		{"PointReader", testPointReader},
+		{"TxnPointReader", testTxnPointReader},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -745,5 +746,66 @@ func testPointReader(t *testing.T, e storage.Engine) {
 	}
 	if _, err := g.Get([]byte("a")); err == nil {
 		t.Fatal("Get after Close succeeded")
+	}
+}
+
+// testTxnPointReader checks storage.PointReader on a Txn, when offered: a
+// Getter sees the committed state and the transaction's own writes and
+// deletes, including those made after the Getter was created.
+func testTxnPointReader(t *testing.T, e storage.Engine) {
+	set(t, e, "a", "1", "c", "3", "e", "5")
+	mustUpdate(t, e, storage.UpdateOptions{}, func(txn storage.Txn) error {
+		pr, ok := txn.(storage.PointReader)
+		if !ok {
+			t.Skip("engine's Txn does not implement storage.PointReader (optional)")
+		}
+		if err := txn.Set([]byte("b"), []byte("2")); err != nil {
+			return err
+		}
+		g, err := pr.NewGetter()
+		if err != nil {
+			return err
+		}
+		defer g.Close()
+		step := func(key, want string) {
+			t.Helper()
+			v, err := g.Get([]byte(key))
+			if want == "" {
+				if !errors.Is(err, storage.ErrNotFound) {
+					t.Fatalf("Get(%q) = %q, %v; want ErrNotFound", key, v, err)
+				}
+				return
+			}
+			if err != nil || string(v) != want {
+				t.Fatalf("Get(%q) = %q, %v; want %q", key, v, err, want)
+			}
+		}
+		step("a", "1")
+		step("b", "2")
+		step("d", "")
+		if err := txn.Set([]byte("d"), []byte("4")); err != nil {
+			return err
+		}
+		step("d", "4")
+		if err := txn.Delete([]byte("c")); err != nil {
+			return err
+		}
+		step("c", "")
+		step("e", "5")
+		if err := txn.Set([]byte("a"), []byte("one")); err != nil {
+			return err
+		}
+		step("a", "one")
+		for _, k := range []string{"f", "g", "h"} {
+			step(k, "")
+			if err := txn.Set([]byte(k), []byte(k+k)); err != nil {
+				return err
+			}
+			step(k, k+k)
+		}
+		return nil
+	})
+	if got := snapGet(t, e, "d"); got != "4" {
+		t.Fatalf("after commit d = %q, want 4", got)
 	}
 }
