@@ -383,30 +383,7 @@ func (w *Writer) replaceRecord(coll *Collection, old bson.Raw, doc bson.D, raw [
 	if err != nil {
 		return err
 	}
-	oldKeys := make(map[string]bool, len(oldEntries))
-	for _, e := range oldEntries {
-		oldKeys[string(e.key)] = true
-	}
-	newKeys := make(map[string]bool, len(newEntries))
-	var added []indexEntry
-	for _, e := range newEntries {
-		newKeys[string(e.key)] = true
-		if oldKeys[string(e.key)] {
-			continue
-		}
-		if err := w.checkUnique(coll, e, encRID); err != nil {
-			return err
-		}
-		added = append(added, e)
-	}
-	for _, e := range oldEntries {
-		if !newKeys[string(e.key)] {
-			if err := w.txn.Delete(e.key); err != nil {
-				return err
-			}
-		}
-	}
-	if err := w.setEntries(added); err != nil {
+	if err := w.replaceEntries(coll, oldEntries, newEntries, encRID); err != nil {
 		return err
 	}
 	if err := w.txn.Set(ridRecKey(coll.ID, rid), raw); err != nil {

@@ -338,30 +338,7 @@ func (w *Writer) Replace(coll *Collection, old bson.Raw, doc bson.D) error {
 	if err != nil {
 		return err
 	}
-	oldKeys := make(map[string]bool, len(oldEntries))
-	for _, e := range oldEntries {
-		oldKeys[string(e.key)] = true
-	}
-	newKeys := make(map[string]bool, len(newEntries))
-	added := newEntries[:0:0]
-	for _, e := range newEntries {
-		newKeys[string(e.key)] = true
-		if oldKeys[string(e.key)] {
-			continue
-		}
-		if err := w.checkUnique(coll, e, encID); err != nil {
-			return err
-		}
-		added = append(added, e)
-	}
-	for _, e := range oldEntries {
-		if !newKeys[string(e.key)] {
-			if err := w.txn.Delete(e.key); err != nil {
-				return err
-			}
-		}
-	}
-	if err := w.setEntries(added); err != nil {
+	if err := w.replaceEntries(coll, oldEntries, newEntries, encID); err != nil {
 		return err
 	}
 	if err := w.txn.Set(rk, raw); err != nil {
@@ -442,3 +419,34 @@ func findID(r storage.Reader, coll *Collection, id any) (bson.Raw, error) {
 
 // EncodeID returns the order-preserving encoding of an _id value.
 func EncodeID(id any) []byte { return index.AppendValue(nil, id, false) }
+
+// replaceEntries moves a document's index entries from oldEntries to
+// newEntries: keys in both stay, new keys are checked for uniqueness
+// (against other documents than encID) and written, keys gone are
+// deleted.
+func (w *Writer) replaceEntries(coll *Collection, oldEntries, newEntries []indexEntry, encID []byte) error {
+	oldKeys := make(map[string]bool, len(oldEntries))
+	for _, e := range oldEntries {
+		oldKeys[string(e.key)] = true
+	}
+	newKeys := make(map[string]bool, len(newEntries))
+	added := newEntries[:0:0]
+	for _, e := range newEntries {
+		newKeys[string(e.key)] = true
+		if oldKeys[string(e.key)] {
+			continue
+		}
+		if err := w.checkUnique(coll, e, encID); err != nil {
+			return err
+		}
+		added = append(added, e)
+	}
+	for _, e := range oldEntries {
+		if !newKeys[string(e.key)] {
+			if err := w.txn.Delete(e.key); err != nil {
+				return err
+			}
+		}
+	}
+	return w.setEntries(added)
+}

@@ -155,13 +155,18 @@ func (g *getter) Get(key []byte) ([]byte, error) {
 	if i.closed {
 		return nil, storage.ErrClosed
 	}
+	return g.get(key)
+}
+
+// get seeks key and returns a copy of its value, or ErrNotFound.
+func (g *getter) get(key []byte) ([]byte, error) {
 	if !g.seek(key) {
-		if err := i.it.Error(); err != nil {
+		if err := g.it.it.Error(); err != nil {
 			return nil, fmt.Errorf("storage/pebble: get: %w", err)
 		}
 		return nil, storage.ErrNotFound
 	}
-	v, err := i.it.ValueAndErr()
+	v, err := g.it.it.ValueAndErr()
 	if err != nil {
 		return nil, fmt.Errorf("storage/pebble: get: %w", err)
 	}
@@ -282,17 +287,7 @@ func (tg *txnGetter) Get(key []byte) ([]byte, error) {
 		tg.g.pos = false
 		tg.seen = n
 	}
-	if !tg.g.seek(key) {
-		if err := tg.g.it.it.Error(); err != nil {
-			return nil, fmt.Errorf("storage/pebble: get: %w", err)
-		}
-		return nil, storage.ErrNotFound
-	}
-	v, err := tg.g.it.it.ValueAndErr()
-	if err != nil {
-		return nil, fmt.Errorf("storage/pebble: get: %w", err)
-	}
-	return append([]byte(nil), v...), nil
+	return tg.g.get(key)
 }
 
 func (tg *txnGetter) Close() error { return tg.g.it.Close() }
