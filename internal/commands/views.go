@@ -294,12 +294,22 @@ func findAsAggregate(req *Request, q *planner.Query, singleBatch bool) ([]bson.D
 	if !bsonutil.IsMissing(bsonutil.Get(q.Sort, "$natural")) {
 		return nil, mongoerr.New(mongoerr.InvalidPipelineOperator, "Sort option $natural not supported in aggregation.")
 	}
+	stages := queryStages(q, q.Sort)
+	if len(q.Projection) > 0 {
+		stages = append(stages, bson.D{{Key: "$project", Value: q.Projection}})
+	}
+	return stages, nil
+}
+
+// queryStages is q's filter, sort (when given), skip and limit as
+// aggregation stages, in that order.
+func queryStages(q *planner.Query, sort bson.D) []bson.D {
 	var stages []bson.D
 	if len(q.Filter) > 0 {
 		stages = append(stages, bson.D{{Key: "$match", Value: q.Filter}})
 	}
-	if len(q.Sort) > 0 {
-		stages = append(stages, bson.D{{Key: "$sort", Value: q.Sort}})
+	if len(sort) > 0 {
+		stages = append(stages, bson.D{{Key: "$sort", Value: sort}})
 	}
 	if q.Skip > 0 {
 		stages = append(stages, bson.D{{Key: "$skip", Value: q.Skip}})
@@ -307,10 +317,7 @@ func findAsAggregate(req *Request, q *planner.Query, singleBatch bool) ([]bson.D
 	if q.Limit > 0 {
 		stages = append(stages, bson.D{{Key: "$limit", Value: q.Limit}})
 	}
-	if len(q.Projection) > 0 {
-		stages = append(stages, bson.D{{Key: "$project", Value: q.Projection}})
-	}
-	return stages, nil
+	return stages
 }
 
 // find runs a find command on the view (findCmd's hook).
@@ -332,17 +339,7 @@ func (vr *viewRead) find(ctx context.Context, env *Env, req *Request, q *planner
 // ---- count and distinct ----
 
 func countStages(q *planner.Query) []bson.D {
-	var stages []bson.D
-	if len(q.Filter) > 0 {
-		stages = append(stages, bson.D{{Key: "$match", Value: q.Filter}})
-	}
-	if q.Skip > 0 {
-		stages = append(stages, bson.D{{Key: "$skip", Value: q.Skip}})
-	}
-	if q.Limit > 0 {
-		stages = append(stages, bson.D{{Key: "$limit", Value: q.Limit}})
-	}
-	return append(stages, bson.D{{Key: "$count", Value: "count"}})
+	return append(queryStages(q, nil), bson.D{{Key: "$count", Value: "count"}})
 }
 
 // count runs a count command on the view (countCmd's hook).
