@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
@@ -227,16 +228,27 @@ func (c *Catalog) CreateIndexes(ctx context.Context, db, name string, specs []bs
 			newIx = append(newIx, nc.Index(bsonutil.Get(im.Spec, "name").(string)))
 		}
 		only := &Collection{DB: nc.DB, Name: nc.Name, ID: nc.ID, Indexes: newIx}
-		keys, recs, err := recordsWithKeys(txn, nc)
+		// Stream the records: holding them all (as the build once did)
+		// took the whole collection's size in memory. The iterator does
+		// not see the index entries written meanwhile (another prefix).
+		it, err := scanRecords(txn, nc, false)
 		if err != nil {
 			return err
 		}
-		for i, raw := range recs {
+		defer it.Close()
+		for {
+			raw, err := it.NextView()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return err
+			}
 			doc, err := bsonutil.Decode(raw)
 			if err != nil {
 				return fmt.Errorf("catalog: decode stored document: %w", err)
 			}
-			encID := keys[i][9:]
+			encID := append([]byte(nil), it.it.Key()[9:]...)
 			entries, err := w.indexEntries(only, doc, encID, true)
 			if err != nil {
 				return err

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"sync"
 
 	"github.com/cairndb/cairn/internal/bsonutil"
@@ -525,23 +524,3 @@ func (c *Catalog) signalInserts(w *Writer) {
 	}
 }
 
-// recordKeys returns the keys of coll's records in key order, with the
-// records (index builds).
-func recordsWithKeys(r storage.Reader, coll *Collection) (keys [][]byte, recs []bson.Raw, err error) {
-	it, err := scanRecords(r, coll, false)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer it.Close()
-	for {
-		raw, err := it.Next()
-		if err == io.EOF {
-			return keys, recs, nil
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		keys = append(keys, append([]byte(nil), it.it.Key()...))
-		recs = append(recs, raw)
-	}
-}
