@@ -523,4 +523,3 @@ func (c *Catalog) signalInserts(w *Writer) {
 		}
 	}
 }
-
