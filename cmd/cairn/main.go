@@ -3,7 +3,8 @@
 // Usage:
 //
 //	cairn [--listen-addr host:port] [--data-dir dir] [--log-level level]
-//	      [--max-conns n] [--enable-test-commands]
+//	      [--max-conns n] [--enable-test-commands] [--ttl-interval d]
+//	      [--cache-size bytes] [--debug-addr host:port]
 //
 // CAIRN_LISTEN_ADDR and CAIRN_DATA_DIR override the built-in defaults;
 // flags override both. SIGINT or SIGTERM shut the server down cleanly:
