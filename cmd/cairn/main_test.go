@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -34,6 +36,8 @@ func TestParseFlags(t *testing.T) {
 			map[string]string{"CAIRN_LISTEN_ADDR": "0.0.0.0:1", "CAIRN_DATA_DIR": "/e"},
 			config{ListenAddr: "127.0.0.1:2", DataDir: "/f", LogLevel: slog.LevelDebug, MaxConns: 5, EnableTestCommands: true, TTLInterval: time.Minute, CacheSize: 256 << 20}, false},
 		{"warn level", []string{"--log-level=warn"}, nil, config{ListenAddr: "127.0.0.1:27017", DataDir: "./cairn-data", LogLevel: slog.LevelWarn, MaxConns: 1000, TTLInterval: time.Minute, CacheSize: 256 << 20}, false},
+		{"debug addr", []string{"--debug-addr=127.0.0.1:6060"}, nil,
+			config{ListenAddr: "127.0.0.1:27017", DataDir: "./cairn-data", LogLevel: slog.LevelInfo, MaxConns: 1000, TTLInterval: time.Minute, CacheSize: 256 << 20, DebugAddr: "127.0.0.1:6060"}, false},
 		{"bad level", []string{"--log-level=loud"}, nil, config{}, true},
 		{"bad max conns", []string{"--max-conns=0"}, nil, config{}, true},
 		{"ttl and cache", []string{"--ttl-interval=5s", "--cache-size=1048576"}, nil,
@@ -149,4 +153,21 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// TestDebugMux: the profile index and a named profile answer on the debug
+// mux; other paths do not.
+func TestDebugMux(t *testing.T) {
+	srv := httptest.NewServer(debugMux())
+	defer srv.Close()
+	for path, want := range map[string]int{"/debug/pprof/": 200, "/debug/pprof/heap?debug=1": 200, "/metrics": 404} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s: %d, want %d", path, resp.StatusCode, want)
+		}
+	}
 }
