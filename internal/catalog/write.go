@@ -36,12 +36,19 @@ type Writer struct {
 	// transaction offers one (storage.PointReader); made at first use.
 	getter storage.Getter
 	noGet  bool
+	gotOne bool // the first read went through txn.Get
 }
 
 // get reads key in the transaction, through one reused Getter when the
 // engine offers it (much cheaper than a Get per key for a batch of
 // inserts).
 func (w *Writer) get(key []byte) ([]byte, error) {
+	if !w.gotOne {
+		// A single-document write makes one or two reads: a plain Get is
+		// cheaper than opening an iterator for them.
+		w.gotOne = true
+		return w.txn.Get(key)
+	}
 	if w.getter == nil && !w.noGet {
 		pr, ok := w.txn.(storage.PointReader)
 		if !ok {
