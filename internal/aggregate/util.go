@@ -44,6 +44,10 @@ func checkFieldPath(path string) error {
 		if strings.HasPrefix(p, "$") {
 			return mongoerr.Newf(mongoerr.Location16410, "FieldPath field names may not start with '$'. Consider using $getField or $setField.")
 		}
+		if strings.IndexByte(p, 0) >= 0 {
+			// A string value may hold a NUL; a BSON field name cannot.
+			return mongoerr.New(16411, "FieldPath field names may not contain '\\0'.")
+		}
 	}
 	return nil
 }
