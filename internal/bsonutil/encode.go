@@ -15,9 +15,7 @@ import (
 // bson.MarshalValue. Replies full of stored documents (bson.Raw) are
 // copied, not re-walked: unlike bson.Marshal, Marshal checks only a
 // bson.Raw's length prefix and terminating NUL, not each element.
-func Marshal(d bson.D) ([]byte, error) {
-	return appendDocument(make([]byte, 0, docSize(d)), d)
-}
+func Marshal(d bson.D) ([]byte, error) { return AppendDocument(nil, d) }
 
 // docSize estimates d's encoded size, so Marshal allocates once.
 func docSize(d bson.D) int {

@@ -7,6 +7,46 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
+// pointReads reads single keys from r: the first with a plain Get, the
+// rest through one storage.Getter when r offers one (opening the engine's
+// cursor costs more than one Get, which can use bloom filters, but far less
+// than many). Values it returns belong to the caller.
+type pointReads struct {
+	r    storage.Reader
+	g    storage.Getter // made at the second read; nil before, or if r cannot
+	used bool           // a key was read
+}
+
+func (p *pointReads) get(key []byte) ([]byte, error) {
+	if p.g == nil && p.used {
+		if pr, ok := p.r.(storage.PointReader); ok {
+			g, err := pr.NewGetter()
+			if err != nil {
+				return nil, err
+			}
+			p.g = g
+		}
+	}
+	p.used = true
+	if p.g != nil {
+		return p.g.Get(key)
+	}
+	v, err := p.r.Get(key)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(nil), v...), nil
+}
+
+func (p *pointReads) close() error {
+	if p.g == nil {
+		return nil
+	}
+	err := p.g.Close()
+	p.g = nil
+	return err
+}
+
 // Fetcher reads many records of one collection by encoded _id, as an
 // index scan reports them. On a snapshot whose engine implements
 // storage.PointReader it reuses one engine cursor for every read after
@@ -14,13 +54,9 @@ import (
 // is a plain Get: opening a cursor costs more than one Get (which can use
 // the engine's bloom filters), and many plans fetch a single record.
 type Fetcher struct {
-	coll *Collection
-	r    storage.Reader
-	g    storage.Getter      // nil: use r.Get
-	pr   storage.PointReader // makes g at the second read; nil if r cannot
-	used bool                // a record was read
-	key  []byte              // the record prefix, then the last _id read
-	n    int                 // length of the record prefix
+	reads pointReads
+	key   []byte // the record prefix, then the last _id read
+	n     int    // length of the record prefix
 	// w, when set, is the write transaction the Fetcher reads in; it
 	// remembers the record id of each document of a record-id keyed
 	// collection it hands out, as Writer.FetchEncoded does, so that an
@@ -30,11 +66,7 @@ type Fetcher struct {
 
 func newFetcher(r storage.Reader, coll *Collection) (*Fetcher, error) {
 	p := recPrefix(coll.ID)
-	f := &Fetcher{coll: coll, r: r, key: p, n: len(p)}
-	if pr, ok := r.(storage.PointReader); ok {
-		f.pr = pr
-	}
-	return f, nil
+	return &Fetcher{reads: pointReads{r: r}, key: p, n: len(p)}, nil
 }
 
 // NewFetcher returns a Fetcher over the snapshot. Close it when done.
@@ -54,44 +86,21 @@ func (w *Writer) NewFetcher(coll *Collection) (*Fetcher, error) {
 // is none. The caller owns the returned bytes.
 func (f *Fetcher) Fetch(encID []byte) (bson.Raw, error) {
 	f.key = append(f.key[:f.n], encID...)
-	if f.g == nil && f.pr != nil && f.used {
-		g, err := f.pr.NewGetter()
-		if err != nil {
-			return nil, err
-		}
-		f.g = g
-	}
-	f.used = true
-	if f.g == nil {
-		v, err := f.r.Get(f.key)
-		if errors.Is(err, storage.ErrNotFound) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		raw := bson.Raw(append([]byte(nil), v...))
-		if f.w != nil {
-			if rid, ok := decodeRID(encID); ok {
-				f.w.remember(raw, rid)
-			}
-		}
-		return raw, nil
-	}
-	v, err := f.g.Get(f.key)
+	v, err := f.reads.get(f.key)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return bson.Raw(v), nil
+	raw := bson.Raw(v)
+	if f.w != nil {
+		if rid, ok := decodeRID(encID); ok {
+			f.w.remember(raw, rid)
+		}
+	}
+	return raw, nil
 }
 
 // Close releases the engine cursor.
-func (f *Fetcher) Close() error {
-	if f.g != nil {
-		return f.g.Close()
-	}
-	return nil
-}
+func (f *Fetcher) Close() error { return f.reads.close() }

@@ -47,7 +47,7 @@ func TestFetcher(t *testing.T) {
 			t.Fatal(err)
 		}
 		check(t, f)
-		if f.g == nil {
+		if f.reads.g == nil {
 			t.Fatal("the snapshot Fetcher never switched to a reused cursor")
 		}
 		first, _ := f.Fetch(enc(int32(1)))

@@ -32,39 +32,15 @@ type Writer struct {
 	// building is set while an index build fills new indexes: existing
 	// duplicates do not violate prepareUnique.
 	building bool
-	// getter serves the point reads of uniqueness checks when the
-	// transaction offers one (storage.PointReader); made at first use.
-	getter storage.Getter
-	noGet  bool
-	gotOne bool // the first read went through txn.Get
+	// reads serves the point reads of uniqueness checks (a plain Get,
+	// then one reused cursor when the transaction offers it).
+	reads pointReads
 }
 
-// get reads key in the transaction, through one reused Getter when the
-// engine offers it (much cheaper than a Get per key for a batch of
-// inserts).
+// get reads key in the transaction (see pointReads).
 func (w *Writer) get(key []byte) ([]byte, error) {
-	if !w.gotOne {
-		// A single-document write makes one or two reads: a plain Get is
-		// cheaper than opening an iterator for them.
-		w.gotOne = true
-		return w.txn.Get(key)
-	}
-	if w.getter == nil && !w.noGet {
-		pr, ok := w.txn.(storage.PointReader)
-		if !ok {
-			w.noGet = true
-		} else {
-			g, err := pr.NewGetter()
-			if err != nil {
-				return nil, err
-			}
-			w.getter = g
-		}
-	}
-	if w.getter != nil {
-		return w.getter.Get(key)
-	}
-	return w.txn.Get(key)
+	w.reads.r = w.txn
+	return w.reads.get(key)
 }
 
 type statDelta struct{ count, size int64 }
@@ -78,10 +54,7 @@ func (c *Catalog) Write(ctx context.Context, opts storage.UpdateOptions, fn func
 	err := c.eng.Update(ctx, opts, func(txn storage.Txn) error {
 		w = &Writer{c: c, txn: txn, stats: map[uint64]*statDelta{}}
 		err := fn(w)
-		if w.getter != nil {
-			w.getter.Close()
-			w.getter = nil
-		}
+		w.reads.close()
 		if err != nil {
 			return err
 		}

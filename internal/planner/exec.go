@@ -14,10 +14,11 @@ import (
 
 // executor builds iterators for a plan tree.
 type executor struct {
-	src  Source
-	coll *catalog.Collection
-	q    *Query
-	m    *query.Matcher
+	src    Source
+	coll   *catalog.Collection
+	q      *Query
+	m      *query.Matcher
+	sortBy *query.Sort // q.Sort compiled (what a SORT stage sorts by); nil without one
 }
 
 type docIter interface {

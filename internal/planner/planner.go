@@ -81,8 +81,9 @@ func prepare(src Source, coll *catalog.Collection, q *Query, count bool) (*prepa
 	if err != nil {
 		return nil, err
 	}
+	var sort *query.Sort
 	if len(q.Sort) > 0 {
-		if _, err := query.NewSortCollation(q.Sort, q.Collation); err != nil {
+		if sort, err = query.NewSortCollation(q.Sort, q.Collation); err != nil {
 			return nil, err
 		}
 	}
@@ -99,7 +100,7 @@ func prepare(src Source, coll *catalog.Collection, q *Query, count bool) (*prepa
 	if err != nil {
 		return nil, err
 	}
-	x := &executor{src: src, coll: coll, q: q, m: m}
+	x := &executor{src: src, coll: coll, q: q, m: m, sortBy: sort}
 	if count && p.sol.root.child() != nil && bottom(p.sol.root).stage == stageCountScan {
 		return p, nil
 	}

@@ -35,15 +35,13 @@ func docSize(d Doc) int64 {
 	return int64(len(b))
 }
 
-// sort consumes in and returns its documents in n.sortSpec order. Past
+// sort consumes in and returns its documents in q.Sort order (a SORT
+// node's sortSpec is always q.Sort, compiled once in prepare). Past
 // the memory limit it fails with code 292, or with AllowDiskUse spills
 // sorted runs to temporary files and merges them.
 func (x *executor) sort(n *node, in docIter) (docIter, error) {
 	defer in.close()
-	s, err := query.NewSortCollation(n.sortSpec, x.q.Collation)
-	if err != nil {
-		return nil, err
-	}
+	s := x.sortBy
 	maxBytes := x.q.MaxSortBytes
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxSortBytes

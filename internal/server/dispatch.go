@@ -55,7 +55,7 @@ func (c *conn) handleMsg(ctx context.Context, msg *wire.Message) ([]byte, bool) 
 }
 
 // appendReply appends a reply document to b; a reply beyond the BSON size
-// limit becomes a BSONObjectTooLarge error, as in marshalReply.
+// limit becomes a BSONObjectTooLarge error.
 func appendReply(b []byte, d bson.D) ([]byte, error) {
 	n := len(b)
 	out, err := bsonutil.AppendDocument(b, d)
@@ -287,8 +287,6 @@ func errorReply(e *mongoerr.Error) bson.D {
 	return d
 }
 
-// marshalReply encodes a reply, refusing replies beyond the BSON size limit
-// (plus the command overhead mongod allows).
 // decodeInput checks and decodes a document a client sent: bsoncore's
 // validation walks every element (lengths, terminators, nesting), then
 // bsonutil.Decode builds the bson.D without reflection.
@@ -299,17 +297,9 @@ func decodeInput(b []byte) (bson.D, error) {
 	return bsonutil.Decode(b)
 }
 
-func marshalReply(d bson.D) ([]byte, error) {
-	raw, err := bsonutil.Marshal(d)
-	if err != nil {
-		return nil, err
-	}
-	if len(raw) > wire.MaxCommandSize {
-		return bson.Marshal(errorReply(mongoerr.Newf(mongoerr.BSONObjectTooLarge,
-			"BSONObj size: %d (0x%X) is invalid. Size must be between 0 and 16793600(16MB)", len(raw), len(raw))))
-	}
-	return raw, nil
-}
+// marshalReply encodes a reply, refusing replies beyond the BSON size limit
+// (plus the command overhead mongod allows).
+func marshalReply(d bson.D) ([]byte, error) { return appendReply(nil, d) }
 
 func lookup(d bson.D, key string) (any, bool) {
 	for _, e := range d {
