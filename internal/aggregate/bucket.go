@@ -312,12 +312,7 @@ type autoBucket struct {
 	haveBound bool
 }
 
-func (r *bucketAutoRun) close() error {
-	if r.sorted != nil {
-		r.sorted.Close()
-	}
-	return r.in.Close()
-}
+func (r *bucketAutoRun) close() error { return closeSorted(r.sorted, r.in) }
 
 func (r *bucketAutoRun) next(ctx context.Context) (bson.D, error) {
 	if r.err != nil {
@@ -502,16 +497,8 @@ func (r *bucketAutoRun) start(key any) error {
 func (r *bucketAutoRun) add(key any, doc bson.D) error {
 	b := r.cur
 	r.sc.reset(r.s.vars, doc)
-	for _, a := range b.accs {
-		n, err := a.add(&r.sc)
-		if err != nil {
-			return err
-		}
-		if n != 0 {
-			if err := r.mem.add(n); err != nil {
-				return err
-			}
-		}
+	if err := addAll(b.accs, &r.sc, r.mem); err != nil {
+		return err
 	}
 	b.last = key
 	b.count++

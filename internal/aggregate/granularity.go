@@ -186,7 +186,7 @@ var (
 )
 
 func (r *seriesRounder) decRoundUp(x bson.Decimal128) (any, error) {
-	cmp := func(a, b any) int { return bsonutil.Compare(a, b) }
+	cmp := bsonutil.Compare
 	lo, hi := r.dec[0], r.dec[len(r.dec)-1]
 	m := decOne
 	for cmp(x, decMul(hi, m)) >= 0 {
@@ -208,7 +208,7 @@ func (r *seriesRounder) decRoundUp(x bson.Decimal128) (any, error) {
 }
 
 func (r *seriesRounder) decRoundDown(x bson.Decimal128) (any, error) {
-	cmp := func(a, b any) int { return bsonutil.Compare(a, b) }
+	cmp := bsonutil.Compare
 	lo, hi := r.dec[0], r.dec[len(r.dec)-1]
 	m := decOne
 	for cmp(x, decMul(lo, m)) <= 0 {

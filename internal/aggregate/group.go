@@ -207,13 +207,19 @@ func (r *groupRun) addScoped(key any) error {
 			return err
 		}
 	}
-	for _, a := range r.states[gi] {
-		n, err := a.add(&r.sc)
+	return addAll(r.states[gi], &r.sc, r.mem)
+}
+
+// addAll feeds the document in sc to each of accs, accounting the growth
+// of their state in mem.
+func addAll(accs []accumulator, sc *docScope, mem *memTracker) error {
+	for _, a := range accs {
+		n, err := a.add(sc)
 		if err != nil {
 			return err
 		}
 		if n != 0 {
-			if err := r.mem.add(n); err != nil {
+			if err := mem.add(n); err != nil {
 				return err
 			}
 		}

@@ -110,12 +110,15 @@ func parseNamespace(pc *parseCtx, stage string, v any, typeCode mongoerr.Code) (
 	return db, coll, nil
 }
 
-func envWriter(env Env, stage string) (Writer, error) {
-	w, ok := env.(Writer)
-	if !ok || env == nil {
-		return nil, mongoerr.Newf(mongoerr.NotImplemented, "%s is not available in this context", stage)
+// envCapability returns env as the optional capability T (Writer,
+// StatsReader, SessionLister) that stage needs, failing with
+// NotImplemented when env (possibly nil) does not provide it.
+func envCapability[T any](env Env, stage string) (T, error) {
+	c, ok := env.(T)
+	if !ok {
+		return c, mongoerr.Newf(mongoerr.NotImplemented, "%s is not available in this context", stage)
 	}
-	return w, nil
+	return c, nil
 }
 
 // ---- $out ----
@@ -144,7 +147,7 @@ func (s *outStage) open(ctx context.Context, in Source) (Source, error) {
 			return nil, io.EOF
 		}
 		done = true
-		w, err := envWriter(s.pc.opts.Env, "$out")
+		w, err := envCapability[Writer](s.pc.opts.Env, "$out")
 		if err != nil {
 			return nil, err
 		}
@@ -347,7 +350,7 @@ func (s *mergeStage) open(ctx context.Context, in Source) (Source, error) {
 			return nil, io.EOF
 		}
 		done = true
-		w, err := envWriter(s.pc.opts.Env, "$merge")
+		w, err := envCapability[Writer](s.pc.opts.Env, "$merge")
 		if err != nil {
 			return nil, err
 		}

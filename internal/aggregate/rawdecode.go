@@ -164,6 +164,10 @@ func valueLen(t bsoncore.Type, b []byte) (int, bool) {
 	return n, n <= len(b)
 }
 
+// boxed returns the result of a bsoncore.Value accessor with the value
+// as an any.
+func boxed[T any](x T, ok bool) (any, bool) { return x, ok }
+
 // decodePicked decodes the value val (of type t) of element elem as
 // bsonutil.Decode would.
 func decodePicked(t bsoncore.Type, val, elem []byte) (any, error) {
@@ -172,25 +176,15 @@ func decodePicked(t bsoncore.Type, val, elem []byte) (any, error) {
 	var out any
 	switch t {
 	case bsoncore.TypeInt32:
-		var x int32
-		x, ok = v.Int32OK()
-		out = x
+		out, ok = boxed(v.Int32OK())
 	case bsoncore.TypeInt64:
-		var x int64
-		x, ok = v.Int64OK()
-		out = x
+		out, ok = boxed(v.Int64OK())
 	case bsoncore.TypeDouble:
-		var x float64
-		x, ok = v.DoubleOK()
-		out = x
+		out, ok = boxed(v.DoubleOK())
 	case bsoncore.TypeString:
-		var x string
-		x, ok = v.StringValueOK()
-		out = x
+		out, ok = boxed(v.StringValueOK())
 	case bsoncore.TypeBoolean:
-		var x bool
-		x, ok = v.BooleanOK()
-		out = x
+		out, ok = boxed(v.BooleanOK())
 	case bsoncore.TypeNull:
 		return nil, nil
 	case bsoncore.TypeDateTime:

@@ -21,8 +21,8 @@ type listLocalSessionsStage struct {
 }
 
 func parseListLocalSessions(pc *parseCtx, name string, spec any) (Stage, error) {
-	if pc.index != 0 || pc.inSub {
-		return nil, mongoerr.Newf(40602, "%s is only valid as the first stage in a pipeline", name)
+	if err := checkFirstOnCollection(pc, name); err != nil {
+		return nil, err
 	}
 	d, ok := spec.(bson.D)
 	if !ok {
@@ -40,9 +40,9 @@ func parseListLocalSessions(pc *parseCtx, name string, spec any) (Stage, error) 
 
 func (s *listLocalSessionsStage) open(ctx context.Context, in Source) (Source, error) {
 	in.Close()
-	sl, ok := s.pc.opts.Env.(SessionLister)
-	if !ok || s.pc.opts.Env == nil {
-		return nil, mongoerr.New(mongoerr.NotImplemented, "$listLocalSessions is not available in this context")
+	sl, err := envCapability[SessionLister](s.pc.opts.Env, "$listLocalSessions")
+	if err != nil {
+		return nil, err
 	}
 	docs, err := sl.LocalSessions(ctx)
 	if err != nil {

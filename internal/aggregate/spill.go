@@ -6,13 +6,13 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"github.com/cairndb/cairn/internal/bsonutil"
 	"hash/fnv"
 	"io"
 	"os"
 	"slices"
 	"sync/atomic"
 
+	"github.com/cairndb/cairn/internal/bsonutil"
 	"github.com/cairndb/cairn/internal/query"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
@@ -289,9 +289,9 @@ type groupSpill struct {
 }
 
 func (g *groupSpill) write(key any, doc bson.D) error {
+	var buf [64]byte
 	h := fnv.New32a()
-	h.Write([]byte{g.seed})
-	h.Write([]byte(keyString(key)))
+	h.Write(appendHashKey(append(buf[:0], g.seed), key)) // the seed, then the key
 	p := h.Sum32() % groupSpillPartitions
 	if g.parts[p] == nil {
 		f, err := newSpillFile()
@@ -313,6 +313,15 @@ func (g *groupSpill) close() {
 }
 
 // ---- sorting documents by a computed value ----
+
+// closeSorted closes the output of sortByValue (nil if it was never
+// called; its error is ignored) and then the input it drained.
+func closeSorted(sorted, in Source) error {
+	if sorted != nil {
+		sorted.Close()
+	}
+	return in.Close()
+}
 
 // keyedRecord is how documents travel with a value computed from them
 // (a group key, a groupBy value, a partition key) through spill files and

@@ -21,14 +21,6 @@ type StatsReader interface {
 	IndexStats(ctx context.Context, db, coll string) ([]bson.D, error)
 }
 
-func envStats(env Env, stage string) (StatsReader, error) {
-	s, ok := env.(StatsReader)
-	if !ok || env == nil {
-		return nil, mongoerr.Newf(mongoerr.NotImplemented, "%s is not available in this context", stage)
-	}
-	return s, nil
-}
-
 func checkFirstOnCollection(pc *parseCtx, name string) error {
 	if pc.index != 0 || pc.inSub {
 		return mongoerr.Newf(40602, "%s is only valid as the first stage in a pipeline", name)
@@ -91,7 +83,7 @@ func parseCollStats(pc *parseCtx, name string, spec any) (Stage, error) {
 
 func (s *collStatsStage) open(ctx context.Context, in Source) (Source, error) {
 	in.Close()
-	sr, err := envStats(s.pc.opts.Env, "$collStats")
+	sr, err := envCapability[StatsReader](s.pc.opts.Env, "$collStats")
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +132,7 @@ func parseIndexStats(pc *parseCtx, name string, spec any) (Stage, error) {
 
 func (s *indexStatsStage) open(ctx context.Context, in Source) (Source, error) {
 	in.Close()
-	sr, err := envStats(s.pc.opts.Env, "$indexStats")
+	sr, err := envCapability[StatsReader](s.pc.opts.Env, "$indexStats")
 	if err != nil {
 		return nil, err
 	}

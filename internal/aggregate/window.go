@@ -504,12 +504,7 @@ type windowRun struct {
 	err     error      // the error that ended the run
 }
 
-func (r *windowRun) close() error {
-	if r.sorted != nil {
-		r.sorted.Close()
-	}
-	return r.in.Close()
-}
+func (r *windowRun) close() error { return closeSorted(r.sorted, r.in) }
 
 func (r *windowRun) next(ctx context.Context) (bson.D, error) {
 	if r.err != nil {
