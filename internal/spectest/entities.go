@@ -517,22 +517,8 @@ func createDatabase(m *entityMap, a *args) (*mongo.Database, error) {
 		return nil, err
 	}
 	dbo := options.Database()
-	if o, ok, err := a.doc("databaseOptions"); err != nil {
+	if err := applyCollOrDBOptions(dbo, a, "databaseOptions"); err != nil {
 		return nil, err
-	} else if ok {
-		rc, wc, rp, err := parseCollOrDBOptions(o)
-		if err != nil {
-			return nil, err
-		}
-		if rc != nil {
-			dbo.SetReadConcern(rc)
-		}
-		if wc != nil {
-			dbo.SetWriteConcern(wc)
-		}
-		if rp != nil {
-			dbo.SetReadPreference(rp)
-		}
 	}
 	if err := a.finish("id"); err != nil {
 		return nil, err
@@ -554,22 +540,8 @@ func createCollection(m *entityMap, a *args) (*mongo.Collection, error) {
 		return nil, err
 	}
 	co := options.Collection()
-	if o, ok, err := a.doc("collectionOptions"); err != nil {
+	if err := applyCollOrDBOptions(co, a, "collectionOptions"); err != nil {
 		return nil, err
-	} else if ok {
-		rc, wc, rp, err := parseCollOrDBOptions(o)
-		if err != nil {
-			return nil, err
-		}
-		if rc != nil {
-			co.SetReadConcern(rc)
-		}
-		if wc != nil {
-			co.SetWriteConcern(wc)
-		}
-		if rp != nil {
-			co.SetReadPreference(rp)
-		}
 	}
 	if err := a.finish("id"); err != nil {
 		return nil, err
@@ -678,6 +650,34 @@ func createBucket(m *entityMap, a *args) (*mongo.GridFSBucket, error) {
 		return nil, err
 	}
 	return db.GridFSBucket(bo), nil
+}
+
+// applyCollOrDBOptions parses the optional document argument key with
+// parseCollOrDBOptions and sets the concerns it holds on o (a database or
+// collection options builder).
+func applyCollOrDBOptions[B interface {
+	SetReadConcern(*readconcern.ReadConcern) B
+	SetWriteConcern(*writeconcern.WriteConcern) B
+	SetReadPreference(*readpref.ReadPref) B
+}](o B, a *args, key string) error {
+	d, ok, err := a.doc(key)
+	if err != nil || !ok {
+		return err
+	}
+	rc, wc, rp, err := parseCollOrDBOptions(d)
+	if err != nil {
+		return err
+	}
+	if rc != nil {
+		o.SetReadConcern(rc)
+	}
+	if wc != nil {
+		o.SetWriteConcern(wc)
+	}
+	if rp != nil {
+		o.SetReadPreference(rp)
+	}
+	return nil
 }
 
 func parseCollOrDBOptions(d bson.D) (*readconcern.ReadConcern, *writeconcern.WriteConcern, *readpref.ReadPref, error) {

@@ -71,49 +71,33 @@ type Operation struct {
 func ParseOperation(d bson.D) (Operation, error) {
 	var op Operation
 	for _, e := range d {
+		var err error
 		switch e.Key {
 		case "name":
-			s, ok := e.Value.(string)
-			if !ok {
-				return op, fmt.Errorf("operation name is %s, not a string", describe(e.Value))
-			}
-			op.Name = s
+			err = setField(&op.Name, e.Value, "operation name", "string")
 		case "object":
-			s, ok := e.Value.(string)
-			if !ok {
-				return op, fmt.Errorf("operation object is %s, not a string", describe(e.Value))
-			}
-			op.Object = s
+			err = setField(&op.Object, e.Value, "operation object", "string")
 		case "arguments":
-			a, ok := e.Value.(bson.D)
-			if !ok {
-				return op, fmt.Errorf("operation arguments is %s, not a document", describe(e.Value))
+			if err = setField(&op.Arguments, e.Value, "operation arguments", "document"); err == nil {
+				op.HasArguments = true
 			}
-			op.Arguments, op.HasArguments = a, true
 		case "ignoreResultAndError":
-			b, ok := e.Value.(bool)
-			if !ok {
-				return op, fmt.Errorf("ignoreResultAndError is %s, not a boolean", describe(e.Value))
-			}
-			op.IgnoreResultAndError = b
+			err = setField(&op.IgnoreResultAndError, e.Value, "ignoreResultAndError", "boolean")
 		case "expectError":
-			ee, ok := e.Value.(bson.D)
-			if !ok {
-				return op, fmt.Errorf("expectError is %s, not a document", describe(e.Value))
+			if err = setField(&op.ExpectError, e.Value, "expectError", "document"); err == nil {
+				op.HasExpectError = true
 			}
-			op.ExpectError, op.HasExpectError = ee, true
 		case "expectResult":
 			op.ExpectResult, op.HasExpectResult = e.Value, true
 		case "saveResultAsEntity":
-			s, ok := e.Value.(string)
-			if !ok {
-				return op, fmt.Errorf("saveResultAsEntity is %s, not a string", describe(e.Value))
-			}
-			op.SaveResultAsEntity = s
+			err = setField(&op.SaveResultAsEntity, e.Value, "saveResultAsEntity", "string")
 		case "expectEvents":
 			return op, skipf("operation-level expectEvents")
 		default:
 			return op, fmt.Errorf("unknown operation field %q", e.Key)
+		}
+		if err != nil {
+			return op, err
 		}
 	}
 	if op.Name == "" {
@@ -123,6 +107,17 @@ func ParseOperation(d bson.D) (Operation, error) {
 		return op, fmt.Errorf("operation %s has no object", op.Name)
 	}
 	return op, nil
+}
+
+// setField stores v in *dst if it is a T; otherwise it returns the error
+// "<what> is <v>, not a <kind>" and leaves *dst unchanged.
+func setField[T any](dst *T, v any, what, kind string) error {
+	t, ok := v.(T)
+	if !ok {
+		return fmt.Errorf("%s is %s, not a %s", what, describe(v), kind)
+	}
+	*dst = t
+	return nil
 }
 
 // LoadFile reads and decodes a test file (Extended JSON).

@@ -369,14 +369,12 @@ func collectionOp(ctx context.Context, c *mongo.Collection, name string, a *args
 		if err != nil {
 			return opResult{}, err
 		}
-		hint, hasHint := a.get("hint")
-		comment, hasComment := a.get("comment")
-		let, letOK, err := a.doc("let")
-		if err != nil {
+		var so sharedOpts
+		so.getHintComment(a)
+		if so.let, so.hasLet, err = a.doc("let"); err != nil {
 			return opResult{}, err
 		}
-		col, err := collation(a)
-		if err != nil {
+		if so.collation, err = collation(a); err != nil {
 			return opResult{}, err
 		}
 		if err := a.finish("session"); err != nil {
@@ -384,35 +382,9 @@ func collectionOp(ctx context.Context, c *mongo.Collection, name string, a *args
 		}
 		var r *mongo.DeleteResult
 		if name == "deleteOne" {
-			o := options.DeleteOne()
-			if hasHint {
-				o.SetHint(hint)
-			}
-			if hasComment {
-				o.SetComment(comment)
-			}
-			if letOK {
-				o.SetLet(let)
-			}
-			if col != nil {
-				o.SetCollation(col)
-			}
-			r, err = c.DeleteOne(ctx, filter, o)
+			r, err = c.DeleteOne(ctx, filter, applyBase(options.DeleteOne(), &so))
 		} else {
-			o := options.DeleteMany()
-			if hasHint {
-				o.SetHint(hint)
-			}
-			if hasComment {
-				o.SetComment(comment)
-			}
-			if letOK {
-				o.SetLet(let)
-			}
-			if col != nil {
-				o.SetCollation(col)
-			}
-			r, err = c.DeleteMany(ctx, filter, o)
+			r, err = c.DeleteMany(ctx, filter, applyBase(options.DeleteMany(), &so))
 		}
 		if err != nil {
 			return failed(nil, err)
@@ -665,6 +637,109 @@ func aggregate(ctx context.Context, a *args, run func(any, *options.AggregateOpt
 	return failed(docs, err)
 }
 
+// sharedOpts holds optional arguments that several write and
+// find-and-modify operations share. Each operation reads them in its own
+// order (so checks and errors stay as they were); the apply helpers below
+// then set those present on the operation's options builder.
+type sharedOpts struct {
+	hint, comment                        any
+	hasHint, hasComment                  bool
+	let, sort, projection                bson.D
+	hasLet, hasSort, hasProjection       bool
+	collation                            *options.Collation
+	upsert, bypass, hasUpsert, hasBypass bool
+	arrayFilters                         bson.A
+	hasArrayFilters                      bool
+}
+
+func (s *sharedOpts) getHintComment(a *args) {
+	s.hint, s.hasHint = a.get("hint")
+	s.comment, s.hasComment = a.get("comment")
+}
+
+// getUpsertBypass reads upsert (which must be a boolean) and
+// bypassDocumentValidation (a non-boolean counts as false).
+func (s *sharedOpts) getUpsertBypass(a *args) error {
+	var err error
+	if s.upsert, err = a.boolean("upsert"); err != nil {
+		return err
+	}
+	_, s.hasUpsert = a.get("upsert")
+	var bypass any
+	bypass, s.hasBypass = a.get("bypassDocumentValidation")
+	s.bypass, _ = bypass.(bool)
+	return nil
+}
+
+// The driver's options builders share no interface, but each setter
+// returns its own builder, so these self-referential constraints match
+// every builder that has the setters.
+
+// applyHintCollation sets hint and collation.
+func applyHintCollation[B interface {
+	SetHint(any) B
+	SetCollation(*options.Collation) B
+}](o B, s *sharedOpts) B {
+	if s.hasHint {
+		o.SetHint(s.hint)
+	}
+	if s.collation != nil {
+		o.SetCollation(s.collation)
+	}
+	return o
+}
+
+// applyBase sets hint, comment, let and collation.
+func applyBase[B interface {
+	SetHint(any) B
+	SetComment(any) B
+	SetLet(any) B
+	SetCollation(*options.Collation) B
+}](o B, s *sharedOpts) B {
+	applyHintCollation(o, s)
+	if s.hasComment {
+		o.SetComment(s.comment)
+	}
+	if s.hasLet {
+		o.SetLet(s.let)
+	}
+	return o
+}
+
+func applySort[B interface{ SetSort(any) B }](o B, s *sharedOpts) {
+	if s.hasSort {
+		o.SetSort(s.sort)
+	}
+}
+
+func applyProjection[B interface{ SetProjection(any) B }](o B, s *sharedOpts) {
+	if s.hasProjection {
+		o.SetProjection(s.projection)
+	}
+}
+
+func applyUpsert[B interface{ SetUpsert(bool) B }](o B, s *sharedOpts) {
+	if s.hasUpsert {
+		o.SetUpsert(s.upsert)
+	}
+}
+
+func applyUpsertBypass[B interface {
+	SetUpsert(bool) B
+	SetBypassDocumentValidation(bool) B
+}](o B, s *sharedOpts) {
+	applyUpsert(o, s)
+	if s.hasBypass {
+		o.SetBypassDocumentValidation(s.bypass)
+	}
+}
+
+func applyArrayFilters[B interface{ SetArrayFilters([]any) B }](o B, s *sharedOpts) {
+	if s.hasArrayFilters {
+		o.SetArrayFilters([]any(s.arrayFilters))
+	}
+}
+
 func updateResult(r *mongo.UpdateResult) bson.D {
 	d := bson.D{{Key: "matchedCount", Value: r.MatchedCount}, {Key: "modifiedCount", Value: r.ModifiedCount},
 		{Key: "upsertedCount", Value: r.UpsertedCount}}
@@ -692,29 +767,21 @@ func updateOp(ctx context.Context, c *mongo.Collection, name string, a *args) (o
 		}
 		update = u
 	}
-	upsert, err := a.boolean("upsert")
-	_, hasUpsert := a.get("upsert")
-	if err != nil {
+	var so sharedOpts
+	if err := so.getUpsertBypass(a); err != nil {
 		return opResult{}, err
 	}
-	hint, hasHint := a.get("hint")
-	comment, hasComment := a.get("comment")
-	bypass, hasBypass := a.get("bypassDocumentValidation")
-	bypassB, _ := bypass.(bool)
-	let, hasLet, err := a.doc("let")
-	if err != nil {
+	so.getHintComment(a)
+	if so.let, so.hasLet, err = a.doc("let"); err != nil {
 		return opResult{}, err
 	}
-	sort, hasSort, err := a.doc("sort")
-	if err != nil {
+	if so.sort, so.hasSort, err = a.doc("sort"); err != nil {
 		return opResult{}, err
 	}
-	arrayFilters, hasAF, err := a.array("arrayFilters", false)
-	if err != nil {
+	if so.arrayFilters, so.hasArrayFilters, err = a.array("arrayFilters", false); err != nil {
 		return opResult{}, err
 	}
-	col, err := collation(a)
-	if err != nil {
+	if so.collation, err = collation(a); err != nil {
 		return opResult{}, err
 	}
 	if err := a.finish("session"); err != nil {
@@ -723,85 +790,26 @@ func updateOp(ctx context.Context, c *mongo.Collection, name string, a *args) (o
 	var r *mongo.UpdateResult
 	switch name {
 	case "updateOne":
-		o := options.UpdateOne()
-		if hasUpsert {
-			o.SetUpsert(upsert)
-		}
-		if hasHint {
-			o.SetHint(hint)
-		}
-		if hasComment {
-			o.SetComment(comment)
-		}
-		if hasBypass {
-			o.SetBypassDocumentValidation(bypassB)
-		}
-		if hasLet {
-			o.SetLet(let)
-		}
-		if hasSort {
-			o.SetSort(sort)
-		}
-		if hasAF {
-			o.SetArrayFilters([]any(arrayFilters))
-		}
-		if col != nil {
-			o.SetCollation(col)
-		}
+		o := applyBase(options.UpdateOne(), &so)
+		applyUpsertBypass(o, &so)
+		applySort(o, &so)
+		applyArrayFilters(o, &so)
 		r, err = c.UpdateOne(ctx, filter, update, o)
 	case "updateMany":
-		if hasSort {
+		if so.hasSort {
 			return opResult{}, fmt.Errorf("unsupported argument \"sort\" for updateMany")
 		}
-		o := options.UpdateMany()
-		if hasUpsert {
-			o.SetUpsert(upsert)
-		}
-		if hasHint {
-			o.SetHint(hint)
-		}
-		if hasComment {
-			o.SetComment(comment)
-		}
-		if hasBypass {
-			o.SetBypassDocumentValidation(bypassB)
-		}
-		if hasLet {
-			o.SetLet(let)
-		}
-		if hasAF {
-			o.SetArrayFilters([]any(arrayFilters))
-		}
-		if col != nil {
-			o.SetCollation(col)
-		}
+		o := applyBase(options.UpdateMany(), &so)
+		applyUpsertBypass(o, &so)
+		applyArrayFilters(o, &so)
 		r, err = c.UpdateMany(ctx, filter, update, o)
 	default:
-		if hasAF {
+		if so.hasArrayFilters {
 			return opResult{}, fmt.Errorf("unsupported argument \"arrayFilters\" for replaceOne")
 		}
-		o := options.Replace()
-		if hasUpsert {
-			o.SetUpsert(upsert)
-		}
-		if hasHint {
-			o.SetHint(hint)
-		}
-		if hasComment {
-			o.SetComment(comment)
-		}
-		if hasBypass {
-			o.SetBypassDocumentValidation(bypassB)
-		}
-		if hasLet {
-			o.SetLet(let)
-		}
-		if hasSort {
-			o.SetSort(sort)
-		}
-		if col != nil {
-			o.SetCollation(col)
-		}
+		o := applyBase(options.Replace(), &so)
+		applyUpsertBypass(o, &so)
+		applySort(o, &so)
 		r, err = c.ReplaceOne(ctx, filter, update, o)
 	}
 	if err != nil {
@@ -829,22 +837,18 @@ func findAndModify(ctx context.Context, c *mongo.Collection, name string, a *arg
 	if err != nil {
 		return opResult{}, err
 	}
-	projection, hasProj, err := a.doc("projection")
-	if err != nil {
+	var so sharedOpts
+	if so.projection, so.hasProjection, err = a.doc("projection"); err != nil {
 		return opResult{}, err
 	}
-	sort, hasSort, err := a.doc("sort")
-	if err != nil {
+	if so.sort, so.hasSort, err = a.doc("sort"); err != nil {
 		return opResult{}, err
 	}
-	let, hasLet, err := a.doc("let")
-	if err != nil {
+	if so.let, so.hasLet, err = a.doc("let"); err != nil {
 		return opResult{}, err
 	}
-	hint, hasHint := a.get("hint")
-	comment, hasComment := a.get("comment")
-	col, err := collation(a)
-	if err != nil {
+	so.getHintComment(a)
+	if so.collation, err = collation(a); err != nil {
 		return opResult{}, err
 	}
 	var sr *mongo.SingleResult
@@ -853,80 +857,36 @@ func findAndModify(ctx context.Context, c *mongo.Collection, name string, a *arg
 		if err := a.finish("session"); err != nil {
 			return opResult{}, err
 		}
-		o := options.FindOneAndDelete()
-		if hasProj {
-			o.SetProjection(projection)
-		}
-		if hasSort {
-			o.SetSort(sort)
-		}
-		if hasLet {
-			o.SetLet(let)
-		}
-		if hasHint {
-			o.SetHint(hint)
-		}
-		if hasComment {
-			o.SetComment(comment)
-		}
-		if col != nil {
-			o.SetCollation(col)
-		}
+		o := applyBase(options.FindOneAndDelete(), &so)
+		applyProjection(o, &so)
+		applySort(o, &so)
 		sr = c.FindOneAndDelete(ctx, filter, o)
 	case "findOneAndUpdate", "findOneAndReplace":
 		rd, hasRD, err := returnDocument(a)
 		if err != nil {
 			return opResult{}, err
 		}
-		upsert, err := a.boolean("upsert")
-		if err != nil {
+		if err := so.getUpsertBypass(a); err != nil {
 			return opResult{}, err
 		}
-		_, hasUpsert := a.get("upsert")
-		bypass, hasBypass := a.get("bypassDocumentValidation")
-		bypassB, _ := bypass.(bool)
 		if name == "findOneAndUpdate" {
 			update, has := a.get("update")
 			if !has {
 				return opResult{}, fmt.Errorf("missing required argument \"update\"")
 			}
-			af, hasAF, err := a.array("arrayFilters", false)
-			if err != nil {
+			if so.arrayFilters, so.hasArrayFilters, err = a.array("arrayFilters", false); err != nil {
 				return opResult{}, err
 			}
 			if err := a.finish("session"); err != nil {
 				return opResult{}, err
 			}
-			o := options.FindOneAndUpdate()
-			if hasProj {
-				o.SetProjection(projection)
-			}
-			if hasSort {
-				o.SetSort(sort)
-			}
-			if hasLet {
-				o.SetLet(let)
-			}
-			if hasHint {
-				o.SetHint(hint)
-			}
-			if hasComment {
-				o.SetComment(comment)
-			}
-			if col != nil {
-				o.SetCollation(col)
-			}
+			o := applyBase(options.FindOneAndUpdate(), &so)
+			applyProjection(o, &so)
+			applySort(o, &so)
+			applyUpsertBypass(o, &so)
+			applyArrayFilters(o, &so)
 			if hasRD {
 				o.SetReturnDocument(rd)
-			}
-			if hasUpsert {
-				o.SetUpsert(upsert)
-			}
-			if hasBypass {
-				o.SetBypassDocumentValidation(bypassB)
-			}
-			if hasAF {
-				o.SetArrayFilters([]any(af))
 			}
 			sr = c.FindOneAndUpdate(ctx, filter, update, o)
 		} else {
@@ -937,33 +897,12 @@ func findAndModify(ctx context.Context, c *mongo.Collection, name string, a *arg
 			if err := a.finish("session"); err != nil {
 				return opResult{}, err
 			}
-			o := options.FindOneAndReplace()
-			if hasProj {
-				o.SetProjection(projection)
-			}
-			if hasSort {
-				o.SetSort(sort)
-			}
-			if hasLet {
-				o.SetLet(let)
-			}
-			if hasHint {
-				o.SetHint(hint)
-			}
-			if hasComment {
-				o.SetComment(comment)
-			}
-			if col != nil {
-				o.SetCollation(col)
-			}
+			o := applyBase(options.FindOneAndReplace(), &so)
+			applyProjection(o, &so)
+			applySort(o, &so)
+			applyUpsertBypass(o, &so)
 			if hasRD {
 				o.SetReturnDocument(rd)
-			}
-			if hasUpsert {
-				o.SetUpsert(upsert)
-			}
-			if hasBypass {
-				o.SetBypassDocumentValidation(bypassB)
 			}
 			sr = c.FindOneAndReplace(ctx, filter, repl, o)
 		}
@@ -1048,43 +987,30 @@ func writeModel(kind string, a *args) (mongo.WriteModel, error) {
 		if err != nil {
 			return nil, err
 		}
-		hint, hasHint := a.get("hint")
-		col, err := collation(a)
-		if err != nil {
+		var so sharedOpts
+		so.hint, so.hasHint = a.get("hint")
+		if so.collation, err = collation(a); err != nil {
 			return nil, err
 		}
 		if kind == "deleteOne" {
-			m := mongo.NewDeleteOneModel().SetFilter(f)
-			if hasHint {
-				m.SetHint(hint)
-			}
-			if col != nil {
-				m.SetCollation(col)
-			}
-			return m, a.finish()
+			return applyHintCollation(mongo.NewDeleteOneModel().SetFilter(f), &so), a.finish()
 		}
-		m := mongo.NewDeleteManyModel().SetFilter(f)
-		if hasHint {
-			m.SetHint(hint)
-		}
-		if col != nil {
-			m.SetCollation(col)
-		}
-		return m, a.finish()
+		return applyHintCollation(mongo.NewDeleteManyModel().SetFilter(f), &so), a.finish()
 	case "updateOne", "updateMany", "replaceOne":
 		f, err := a.requiredDoc("filter")
 		if err != nil {
 			return nil, err
 		}
-		hint, hasHint := a.get("hint")
+		// Unlike the collection methods, a non-boolean upsert counts as false.
+		var so sharedOpts
+		so.hint, so.hasHint = a.get("hint")
 		upsertV, hasUpsert := a.get("upsert")
-		upsert, _ := upsertV.(bool)
-		col, err := collation(a)
-		if err != nil {
+		so.upsert, _ = upsertV.(bool)
+		so.hasUpsert = hasUpsert
+		if so.collation, err = collation(a); err != nil {
 			return nil, err
 		}
-		sort, hasSort, err := a.doc("sort")
-		if err != nil {
+		if so.sort, so.hasSort, err = a.doc("sort"); err != nil {
 			return nil, err
 		}
 		if kind == "replaceOne" {
@@ -1092,61 +1018,30 @@ func writeModel(kind string, a *args) (mongo.WriteModel, error) {
 			if err != nil {
 				return nil, err
 			}
-			m := mongo.NewReplaceOneModel().SetFilter(f).SetReplacement(r)
-			if hasHint {
-				m.SetHint(hint)
-			}
-			if hasUpsert {
-				m.SetUpsert(upsert)
-			}
-			if col != nil {
-				m.SetCollation(col)
-			}
-			if hasSort {
-				m.SetSort(sort)
-			}
+			m := applyHintCollation(mongo.NewReplaceOneModel().SetFilter(f).SetReplacement(r), &so)
+			applyUpsert(m, &so)
+			applySort(m, &so)
 			return m, a.finish()
 		}
 		u, has := a.get("update")
 		if !has {
 			return nil, fmt.Errorf("missing required argument \"update\"")
 		}
-		af, hasAF, err := a.array("arrayFilters", false)
-		if err != nil {
+		if so.arrayFilters, so.hasArrayFilters, err = a.array("arrayFilters", false); err != nil {
 			return nil, err
 		}
 		if kind == "updateOne" {
-			m := mongo.NewUpdateOneModel().SetFilter(f).SetUpdate(u)
-			if hasHint {
-				m.SetHint(hint)
-			}
-			if hasUpsert {
-				m.SetUpsert(upsert)
-			}
-			if col != nil {
-				m.SetCollation(col)
-			}
-			if hasAF {
-				m.SetArrayFilters([]any(af))
-			}
-			if hasSort {
-				m.SetSort(sort)
-			}
+			m := applyHintCollation(mongo.NewUpdateOneModel().SetFilter(f).SetUpdate(u), &so)
+			applyUpsert(m, &so)
+			applyArrayFilters(m, &so)
+			applySort(m, &so)
 			return m, a.finish()
 		}
-		m := mongo.NewUpdateManyModel().SetFilter(f).SetUpdate(u)
-		if hasHint {
-			m.SetHint(hint)
-		}
-		if hasUpsert {
-			m.SetUpsert(upsert)
-		}
-		if col != nil {
-			m.SetCollation(col)
-		}
-		if hasAF {
-			m.SetArrayFilters([]any(af))
-		}
+		// A sort given for updateMany is read but not passed on
+		// (UpdateManyModel has no sort).
+		m := applyHintCollation(mongo.NewUpdateManyModel().SetFilter(f).SetUpdate(u), &so)
+		applyUpsert(m, &so)
+		applyArrayFilters(m, &so)
 		return m, a.finish()
 	}
 	return nil, fmt.Errorf("unknown write model %q", kind)
