@@ -242,3 +242,14 @@ func CopyD(d bson.D) bson.D {
 	}
 	return out
 }
+
+// IsNaN reports whether v is a double or Decimal128 NaN.
+func IsNaN(v any) bool {
+	switch x := v.(type) {
+	case float64:
+		return math.IsNaN(x)
+	case bson.Decimal128:
+		return x.IsNaN()
+	}
+	return false
+}

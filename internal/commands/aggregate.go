@@ -356,42 +356,7 @@ func (a aggEnv) CollStats(ctx context.Context, db, name string, scale int64) (in
 	if coll == nil {
 		return 0, nil, mongoerr.Newf(mongoerr.NamespaceNotFound, "Unable to retrieve storageStats in $collStats stage :: caused by :: Collection [%s.%s] not found.", db, name)
 	}
-	st, err := statsOf(a.env, []*catalog.Collection{coll})
-	if err != nil {
-		return 0, nil, err
-	}
-	s := st[coll.ID]
-	recBytes, ixBytes, err := a.env.Catalog.DiskUsage(coll)
-	if err != nil {
-		return 0, nil, err
-	}
-	var avg, idx int64
-	if s.count > 0 {
-		avg = s.size / s.count
-	}
-	indexSizes := bson.D{}
-	for _, ix := range coll.Indexes {
-		n := ixBytes[ix.Name]
-		if ix.IsID() {
-			n = 0
-		}
-		idx += n
-		indexSizes = append(indexSizes, bson.E{Key: ix.Name, Value: n / scale})
-	}
-	storage := recBytes / scale
-	return s.count, withCappedStats(coll, scale, bson.D{
-		{Key: "size", Value: s.size / scale},
-		{Key: "count", Value: s.count},
-		{Key: "avgObjSize", Value: avg},
-		{Key: "storageSize", Value: storage},
-		{Key: "freeStorageSize", Value: int64(0)},
-		{Key: "capped", Value: false},
-		{Key: "nindexes", Value: int32(len(coll.Indexes))},
-		{Key: "indexSizes", Value: indexSizes},
-		{Key: "totalIndexSize", Value: idx / scale},
-		{Key: "totalSize", Value: storage + idx/scale},
-		{Key: "scaleFactor", Value: scale},
-	}), nil
+	return collStorageStats(a.env, coll, scale)
 }
 
 func (a aggEnv) IndexStats(ctx context.Context, db, name string) ([]bson.D, error) {

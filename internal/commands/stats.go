@@ -82,9 +82,20 @@ func collStatsCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	if coll == nil {
 		return nil, mongoerr.Newf(mongoerr.NamespaceNotFound, "Collection [%s.%s] not found.", req.DB, name)
 	}
-	st, err := statsOf(env, []*catalog.Collection{coll})
+	_, stats, err := collStorageStats(env, coll, scale)
 	if err != nil {
 		return nil, err
+	}
+	return append(bson.D{{Key: "ns", Value: coll.NS()}}, stats...), nil
+}
+
+// collStorageStats is the storage part of collStats (and of $collStats'
+// storageStats): counts, sizes, index sizes, scaled, with the capped
+// fields. It also returns the document count.
+func collStorageStats(env *Env, coll *catalog.Collection, scale int64) (int64, bson.D, error) {
+	st, err := statsOf(env, []*catalog.Collection{coll})
+	if err != nil {
+		return 0, nil, err
 	}
 	s := st[coll.ID]
 	var avg int64
@@ -93,7 +104,7 @@ func collStatsCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	}
 	recBytes, ixBytes, err := env.Catalog.DiskUsage(coll)
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
 	// The _id index lives in the records themselves (they are keyed by
 	// _id), so its size is reported as part of them.
@@ -109,8 +120,7 @@ func collStatsCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	}
 	idx /= scale
 	storage := recBytes / scale
-	return withCappedStats(coll, scale, bson.D{
-		{Key: "ns", Value: coll.NS()},
+	return s.count, withCappedStats(coll, scale, bson.D{
 		{Key: "size", Value: s.size / scale},
 		{Key: "count", Value: s.count},
 		{Key: "avgObjSize", Value: avg},

@@ -127,7 +127,7 @@ func rangeInterval(op string, v any) (iv interval, exact, ok bool) {
 	case bson.A, bson.Regex, bson.MinKey, bson.MaxKey:
 		return interval{}, false, false
 	}
-	if isNaNValue(v) {
+	if bsonutil.IsNaN(v) {
 		return interval{}, false, false
 	}
 	cls, known := classOf(v)
@@ -151,16 +151,6 @@ func rangeInterval(op string, v any) (iv interval, exact, ok bool) {
 	return iv, !isDoc, true
 }
 
-func isNaNValue(v any) bool {
-	switch x := v.(type) {
-	case float64:
-		return math.IsNaN(x)
-	case bson.Decimal128:
-		return x.IsNaN()
-	}
-	return false
-}
-
 // eqIntervals returns the intervals of {$eq: v}; ok is false if v is not
 // indexable (arrays).
 func eqIntervals(v any) (ivs []interval, exact, ok bool) {
@@ -177,7 +167,7 @@ func eqIntervals(v any) (ivs []interval, exact, ok bool) {
 	case bson.MinKey, bson.MaxKey, bson.Regex:
 		return []interval{pointInterval(v)}, false, true
 	}
-	if isNaNValue(v) {
+	if bsonutil.IsNaN(v) {
 		return []interval{pointInterval(v)}, false, true
 	}
 	return []interval{pointInterval(v)}, true, true

@@ -20,16 +20,6 @@ func isNullValue(v any) bool {
 	return bsonutil.IsMissing(v)
 }
 
-func isNaN(v any) bool {
-	switch x := v.(type) {
-	case float64:
-		return math.IsNaN(x)
-	case bson.Decimal128:
-		return x.IsNaN()
-	}
-	return false
-}
-
 func checkComparable(v any) error {
 	if _, ok := v.(bson.Undefined); ok {
 		return badValue("cannot compare to undefined")
@@ -100,8 +90,8 @@ func compareOp(coll *collation.Collation, op string, v, rhs any) bool {
 		}
 		return false
 	}
-	if rr == bsonutil.RankNumber && (isNaN(v) || isNaN(rhs)) {
-		both := isNaN(v) && isNaN(rhs)
+	if rr == bsonutil.RankNumber && (bsonutil.IsNaN(v) || bsonutil.IsNaN(rhs)) {
+		both := bsonutil.IsNaN(v) && bsonutil.IsNaN(rhs)
 		return both && (op == "$gte" || op == "$lte")
 	}
 	c := collation.Compare(coll, v, rhs)
