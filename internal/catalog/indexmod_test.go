@@ -205,14 +205,14 @@ func TestPrepareUniqueWrites(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if err := w.Replace(coll, old, bson.D{{Key: "_id", Value: 1}, {Key: "x", Value: 1}, {Key: "y", Value: 1}}); err != nil {
+		if err := w.Replace(coll, old, nil, bson.D{{Key: "_id", Value: 1}, {Key: "x", Value: 1}, {Key: "y", Value: 1}}); err != nil {
 			t.Errorf("replace keeping the key: %v", err)
 		}
 		old, err = w.FindID(coll, 5)
 		if err != nil {
 			return err
 		}
-		if err := w.Replace(coll, old, bson.D{{Key: "_id", Value: 5}, {Key: "x", Value: 1}}); !mongoerr.Is(err, mongoerr.DuplicateKey) {
+		if err := w.Replace(coll, old, nil, bson.D{{Key: "_id", Value: 5}, {Key: "x", Value: 1}}); !mongoerr.Is(err, mongoerr.DuplicateKey) {
 			t.Errorf("replace onto a duplicate key: %v", err)
 		}
 		return nil

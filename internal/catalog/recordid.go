@@ -358,16 +358,12 @@ func (w *Writer) removeRecord(coll *Collection, rid uint64, doc bson.D, size int
 	return nil
 }
 
-func (w *Writer) replaceRecord(coll *Collection, old bson.Raw, doc bson.D, raw []byte) error {
+func (w *Writer) replaceRecord(coll *Collection, old bson.Raw, oldDoc, doc bson.D, raw []byte) error {
 	if err := w.checkTimeField(coll, doc); err != nil {
 		return err
 	}
 	if coll.meta.CappedSize > 0 && int64(len(raw)) > coll.meta.CappedSize {
 		return mongoerr.Newf(mongoerr.BadValue, "document after update exceeds cappedMaxSize (%d bytes, capped size %d)", len(raw), coll.meta.CappedSize)
-	}
-	oldDoc, err := bsonutil.Decode(old)
-	if err != nil {
-		return fmt.Errorf("catalog: decode stored document: %w", err)
 	}
 	rid, err := w.locate(coll, old, oldDoc)
 	if err != nil {

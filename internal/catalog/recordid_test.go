@@ -175,7 +175,7 @@ func TestCappedUpdateDeleteAndIndexes(t *testing.T) {
 		if d[0].Value == int32(2) {
 			return w.Delete(coll, raw)
 		}
-		return w.Replace(coll, raw, append(d, bson.E{Key: "grown", Value: "yes, with a longer value"}))
+		return w.Replace(coll, raw, nil, append(d, bson.E{Key: "grown", Value: "yes, with a longer value"}))
 	})
 	got := all(t, c, coll)
 	sameIDs(t, "after update and delete", got, int32(1), int32(3))
@@ -242,7 +242,7 @@ func TestTimeseriesRecords(t *testing.T) {
 	// Replacing one of two documents with the same _id changes that one.
 	modify(t, c, coll, func(w *catalog.Writer, raw bson.Raw, d bson.D) error {
 		if d[1].Value == now+1 {
-			return w.Replace(coll, raw, append(d, bson.E{Key: "second", Value: true}))
+			return w.Replace(coll, raw, nil, append(d, bson.E{Key: "second", Value: true}))
 		}
 		return nil
 	})
@@ -253,7 +253,7 @@ func TestTimeseriesRecords(t *testing.T) {
 	// The time field must stay a date.
 	err = c.Write(ctx, storage.UpdateOptions{}, func(w *catalog.Writer) error {
 		raw, _ := bson.Marshal(got[0])
-		return w.Replace(coll, raw, bson.D{{Key: "_id", Value: int32(1)}, {Key: "t", Value: int32(0)}})
+		return w.Replace(coll, raw, nil, bson.D{{Key: "_id", Value: int32(1)}, {Key: "t", Value: int32(0)}})
 	})
 	if !mongoerr.Is(err, mongoerr.BadValue) {
 		t.Fatalf("replace with a non-date time field: %v", err)

@@ -251,7 +251,7 @@ func (w *Writer) setEntries(entries []indexEntry) error {
 // Insert inserts doc, which must have been through PrepareInsert. It fails
 // with DuplicateKey if the _id or a unique index key exists.
 func (w *Writer) Insert(coll *Collection, doc bson.D) error {
-	raw, err := bson.Marshal(doc)
+	raw, err := bsonutil.Marshal(doc)
 	if err != nil {
 		return mongoerr.Newf(mongoerr.BadValue, "cannot encode document: %v", err)
 	}
@@ -291,21 +291,23 @@ func (w *Writer) Insert(coll *Collection, doc bson.D) error {
 }
 
 // Replace replaces the stored document old (as read in this transaction)
-// by doc, which has the same _id.
-func (w *Writer) Replace(coll *Collection, old bson.Raw, doc bson.D) error {
-	raw, err := bson.Marshal(doc)
+// by doc, which has the same _id. oldDoc is old decoded in full, or nil
+// (Replace decodes it then).
+func (w *Writer) Replace(coll *Collection, old bson.Raw, oldDoc, doc bson.D) error {
+	raw, err := bsonutil.Marshal(doc)
 	if err != nil {
 		return mongoerr.Newf(mongoerr.BadValue, "cannot encode document: %v", err)
 	}
 	if len(raw) > MaxDocumentSize {
 		return mongoerr.Newf(mongoerr.BSONObjectTooLarge, "Resulting document after update is larger than %d", MaxDocumentSize)
 	}
-	if coll.meta.RecordIDs {
-		return w.replaceRecord(coll, old, doc, raw)
+	if oldDoc == nil {
+		if oldDoc, err = bsonutil.Decode(old); err != nil {
+			return fmt.Errorf("catalog: decode stored document: %w", err)
+		}
 	}
-	oldDoc, err := bsonutil.Decode(old)
-	if err != nil {
-		return fmt.Errorf("catalog: decode stored document: %w", err)
+	if coll.meta.RecordIDs {
+		return w.replaceRecord(coll, old, oldDoc, doc, raw)
 	}
 	id := docID(doc)
 	rk := recKey(coll.ID, id)

@@ -320,7 +320,7 @@ func (t *aggTxn) Replace(old, doc bson.D) error {
 	if err := t.v.check(doc, old); err != nil {
 		return err
 	}
-	return t.w.Replace(t.coll, raw, doc)
+	return t.w.Replace(t.coll, raw, nil, doc)
 }
 
 func (a aggEnv) UniqueIndex(ctx context.Context, db, coll string, fields []string) (bool, bool, error) {

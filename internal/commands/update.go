@@ -148,7 +148,7 @@ func runUpdate(w *catalog.Writer, coll *catalog.Collection, s *updateStmt, sort 
 			if err := v.check(nd, d.D); err != nil {
 				return res, err
 			}
-			if err := w.Replace(coll, d.Raw, nd); err != nil {
+			if err := w.Replace(coll, d.Raw, d.D, nd); err != nil {
 				return res, err
 			}
 			res.modified++

@@ -108,18 +108,22 @@ var fieldNames = func() [fieldCount]string {
 	return n
 }()
 
-// randString returns n random lowercase letters.
-func randString(r *rand.Rand, n int) string {
-	b := make([]byte, n)
-	for i := 0; i < n; {
-		v := r.Uint64()
-		for j := 0; j < 8 && i < n; j++ {
-			b[i] = 'a' + byte(v%26)
-			v >>= 8
-			i++
-		}
+// randPool is 1 MiB of random lowercase letters; randString slices it.
+var randPool = func() string {
+	r := rand.New(rand.NewPCG(1, 2))
+	b := make([]byte, 1<<20)
+	for i := range b {
+		b[i] = 'a' + byte(r.IntN(26))
 	}
 	return string(b)
+}()
+
+// randString returns n random lowercase letters: a slice of randPool at a
+// random offset, so the tool spends no allocation or time making values
+// (n must not exceed len(randPool)).
+func randString(r *rand.Rand, n int) string {
+	off := r.IntN(len(randPool) - n + 1)
+	return randPool[off : off+n]
 }
 
 // userRecord is record k of the usertable: {_id: k, i: k, g: k%100, n: 0,

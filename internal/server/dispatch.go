@@ -16,7 +16,6 @@ import (
 	"github.com/cairndb/cairn/internal/mongoerr"
 	"github.com/cairndb/cairn/internal/wire"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 )
 
 // Error codes without a named constant in mongoerr.
@@ -287,13 +286,11 @@ func errorReply(e *mongoerr.Error) bson.D {
 	return d
 }
 
-// decodeInput checks and decodes a document a client sent: bsoncore's
-// validation walks every element (lengths, terminators, nesting), then
-// bsonutil.Decode builds the bson.D without reflection.
+// decodeInput decodes a document a client sent. The wire reader has
+// already validated it (bsoncore's walk of every length, terminator and
+// nesting level, and UTF-8), so it is not walked twice; bsonutil.Decode
+// still refuses anything malformed (it is fuzzed against bson.Unmarshal).
 func decodeInput(b []byte) (bson.D, error) {
-	if err := bsoncore.Document(b).Validate(); err != nil {
-		return nil, err
-	}
 	return bsonutil.Decode(b)
 }
 

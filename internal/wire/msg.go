@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"unicode/utf8"
@@ -217,31 +218,27 @@ func AddChecksum(msg []byte) []byte {
 
 // checkUTF8 reports an error if a key or a string value (also inside
 // nested documents, code and symbols) of a validated document is not
-// valid UTF-8.
+// valid UTF-8. It reads the elements in place, without allocating.
 func checkUTF8(doc bsoncore.Document) error {
-	elems, err := doc.Elements()
-	if err != nil {
-		return err
+	if len(doc) < 5 {
+		return errors.New("document too short")
 	}
-	for _, e := range elems {
+	rem := doc[4 : len(doc)-1]
+	for len(rem) > 0 {
+		e, rest, ok := bsoncore.ReadElement(rem)
+		if !ok {
+			return errors.New("malformed element")
+		}
+		rem = rest
 		if !utf8.Valid(e.KeyBytes()) {
 			return fmt.Errorf("field name is not valid UTF-8")
 		}
 		v := e.Value()
 		switch v.Type {
 		case bsoncore.TypeString, bsoncore.TypeSymbol, bsoncore.TypeJavaScript:
-			if s, ok := v.StringValueOK(); ok && !utf8.ValidString(s) {
-				return fmt.Errorf("string in field %q is not valid UTF-8", e.Key())
-			}
-			if v.Type == bsoncore.TypeSymbol {
-				if s, ok := v.SymbolOK(); ok && !utf8.ValidString(s) {
-					return fmt.Errorf("symbol in field %q is not valid UTF-8", e.Key())
-				}
-			}
-			if v.Type == bsoncore.TypeJavaScript {
-				if s, ok := v.JavaScriptOK(); ok && !utf8.ValidString(s) {
-					return fmt.Errorf("code in field %q is not valid UTF-8", e.Key())
-				}
+			// int32 length, the bytes, NUL.
+			if len(v.Data) < 5 || !utf8.Valid(v.Data[4:len(v.Data)-1]) {
+				return fmt.Errorf("%s in field %q is not valid UTF-8", utf8Kind(v.Type), e.Key())
 			}
 		case bsoncore.TypeDBPointer:
 			if ns, _, ok := v.DBPointerOK(); ok && !utf8.ValidString(ns) {
@@ -267,4 +264,14 @@ func checkUTF8(doc bsoncore.Document) error {
 		}
 	}
 	return nil
+}
+
+func utf8Kind(t bsoncore.Type) string {
+	switch t {
+	case bsoncore.TypeSymbol:
+		return "symbol"
+	case bsoncore.TypeJavaScript:
+		return "code"
+	}
+	return "string"
 }

@@ -353,3 +353,43 @@ func TestAppendMsgBody(t *testing.T) {
 		t.Fatalf("failing body: %q, %v; want the prefix back and the error", got, err)
 	}
 }
+
+// TestInvalidUTF8 checks that a message is refused when any key or string
+// in its documents, at any depth, is not valid UTF-8, and accepted when
+// the same places hold valid UTF-8 (MongoDB refuses invalid UTF-8 in
+// client documents).
+func TestInvalidUTF8(t *testing.T) {
+	docWith := func(s string) []byte {
+		return bsoncore.NewDocumentBuilder().AppendString("s", s).Build()
+	}
+	build := map[string]func(s string) []byte{
+		"key":    func(s string) []byte { return bsoncore.NewDocumentBuilder().AppendInt32(s, 1).Build() },
+		"string": docWith,
+		"symbol": func(s string) []byte { return bsoncore.NewDocumentBuilder().AppendSymbol("s", s).Build() },
+		"code":   func(s string) []byte { return bsoncore.NewDocumentBuilder().AppendJavaScript("s", s).Build() },
+		"nested": func(s string) []byte { return bsoncore.NewDocumentBuilder().AppendDocument("d", docWith(s)).Build() },
+		"array": func(s string) []byte {
+			return bsoncore.NewDocumentBuilder().AppendArray("a", bsoncore.NewArrayBuilder().AppendString(s).Build()).Build()
+		},
+		"regex pattern": func(s string) []byte { return bsoncore.NewDocumentBuilder().AppendRegex("r", s, "i").Build() },
+		"code with scope": func(s string) []byte {
+			return bsoncore.NewDocumentBuilder().AppendCodeWithScope("c", "x", docWith(s)).Build()
+		},
+		"dbpointer": func(s string) []byte {
+			return bsoncore.BuildDocumentFromElements(nil, bsoncore.AppendDBPointerElement(nil, "p", s, bson.NewObjectID()))
+		},
+	}
+	for name, f := range build {
+		t.Run(name, func(t *testing.T) {
+			good := AppendMsg(nil, 1, 0, 0, f("é ok"))
+			if _, err := ReadMessage(bytes.NewReader(good)); err != nil {
+				t.Fatalf("valid UTF-8 refused: %v", err)
+			}
+			bad := AppendMsg(nil, 1, 0, 0, f("bad \xff byte"))
+			_, err := ReadMessage(bytes.NewReader(bad))
+			if !errors.Is(err, ErrInvalidBSON) {
+				t.Fatalf("invalid UTF-8: got %v, want ErrInvalidBSON", err)
+			}
+		})
+	}
+}

@@ -24,13 +24,13 @@
 //
 // Committing with pebble.Sync while holding the write lock would make every
 // writer wait for its own fsync in turn. Instead the batch is committed
-// with pebble.NoSync under the lock (it is written to the WAL buffer,
-// applied to the memtable and made visible), the lock is released, and
-// only then does the writer wait for durability by calling
-// db.LogData(nil, pebble.Sync). Pebble's commit pipeline appends that empty
-// record to the WAL after the batch and its WAL writer satisfies all
-// pending sync requests with one fsync, so concurrent writers that are
-// waiting at the same time share a single fsync (group commit).
+// under the lock with db.ApplyNoSyncWait: it is queued for the WAL with a
+// sync request, applied to the memtable and made visible, and the call
+// returns without waiting for the fsync. The lock is released, and only
+// then does the writer wait for durability with Batch.SyncWait. Pebble's
+// WAL writer satisfies all pending sync requests with one fsync, so the
+// writers that queue up while a sync is in flight share the next one
+// (group commit), and each commit is a single WAL record.
 //
 // Why this is safe: the WAL is written sequentially, so a synced record
 // implies every earlier record in that WAL file is synced too; when Pebble

@@ -183,26 +183,35 @@ func (e *Engine) Update(ctx context.Context, opts storage.UpdateOptions, fn func
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	wrote, snap, err := e.runTxn(opts, fn)
-	if err != nil || !wrote || opts.NoSync {
+	b, snap, err := e.runTxn(opts, fn)
+	if err != nil || b == nil {
 		return err
 	}
 	if e.opts.syncUnderLock {
+		_ = b.Close()
 		e.publishDurable(snap)
 		return nil
 	}
-	// Group commit: wait for a WAL sync that covers our batch. Concurrent
-	// callers' sync requests are coalesced by Pebble's WAL writer.
+	// Group commit: the batch was committed with a sync request but
+	// without waiting for it; wait now, outside the write lock, so writers
+	// queued behind the lock share the WAL writer's next fsync.
 	err = e.fail.guard(func() error {
-		if err := e.db.LogData(nil, pebble.Sync); err != nil {
-			return fmt.Errorf("storage/pebble: sync commit: %w", err)
+		if err := b.SyncWait(); err != nil {
+			// The batch is visible but not durable: fail the engine so
+			// that reads fall back to the durable snapshot (see Fatalf).
+			err = fatalError("sync commit: "+err.Error(), err)
+			e.fail.set(err)
+			return err
 		}
 		return nil
 	})
 	if err != nil {
+		// The batch is left to the GC: Pebble marks a batch whose sync
+		// failed as not reusable.
 		snap.unref()
 		return err
 	}
+	_ = b.Close()
 	e.publishDurable(snap)
 	return nil
 }
@@ -253,40 +262,56 @@ func (e *Engine) durableRef() *sharedSnap {
 }
 
 // runTxn runs fn over an indexed batch and commits it, holding the write
-// lock, and releases the lock (even if fn panics). It reports whether
-// anything was committed.
+// lock, and releases the lock (even if fn panics).
 //
-// For a synced commit it also returns a snapshot taken right after the
-// commit, under the lock, so that it holds exactly the commits up to this
-// one; once the sync succeeds it becomes the durable snapshot that reads
-// use if the engine fails.
-func (e *Engine) runTxn(opts storage.UpdateOptions, fn func(storage.Txn) error) (wrote bool, snap *sharedSnap, err error) {
+// A NoSync commit is complete when runTxn returns; it returns a nil batch.
+// A synced commit is applied and visible but its WAL sync may still be in
+// flight: runTxn returns the batch, which the caller must SyncWait on and
+// then Close, together with a snapshot taken right after the commit,
+// under the lock, so that it holds exactly the commits up to this one;
+// once the sync succeeds it becomes the durable snapshot that reads use if
+// the engine fails. Nothing written returns a nil batch and no error.
+func (e *Engine) runTxn(opts storage.UpdateOptions, fn func(storage.Txn) error) (pending *pebble.Batch, snap *sharedSnap, err error) {
 	b := e.db.NewIndexedBatch()
 	t := &txn{b: b, iters: make(map[*iterator]struct{})}
+	keep := false // the commit pipeline may still hold b
 	defer func() {
 		t.finish()
-		_ = b.Close()
+		if pending == nil && !keep {
+			_ = b.Close()
+		}
 		<-e.writeSem
 	}()
 	if err := fn(t); err != nil {
-		return false, nil, err
+		return nil, nil, err
 	}
 	t.finish() // iterators over the batch must be closed before commit
 	if b.Empty() {
-		return false, nil, nil
+		return nil, nil, nil
 	}
-	wo := pebble.NoSync
-	if e.opts.syncUnderLock && !opts.NoSync {
-		wo = pebble.Sync
+	var commit func() error
+	switch {
+	case opts.NoSync:
+		commit = func() error { return b.Commit(pebble.NoSync) }
+	case e.opts.syncUnderLock:
+		commit = func() error { return b.Commit(pebble.Sync) }
+	default:
+		// Applied to the memtable and visible when this returns; the WAL
+		// writer syncs it (with whatever else is queued) in the
+		// background, and Batch.SyncWait waits for that.
+		commit = func() error { return e.db.ApplyNoSyncWait(b, pebble.Sync) }
 	}
-	if err := e.fail.guard(func() error { return b.Commit(wo) }); err != nil {
-		return false, nil, fmt.Errorf("storage/pebble: commit: %w", err)
+	if err := e.fail.guard(commit); err != nil {
+		// After a failed commit Pebble may still reference the batch
+		// (a sync waiter, the WAL writer); leave it to the GC.
+		keep = true
+		return nil, nil, fmt.Errorf("storage/pebble: commit: %w", err)
 	}
 	if opts.NoSync {
-		return true, nil, nil
+		return nil, nil, nil
 	}
 	e.commitSeq++
-	return true, newSharedSnap(e.db.NewSnapshot(), e.commitSeq), nil
+	return b, newSharedSnap(e.db.NewSnapshot(), e.commitSeq), nil
 }
 
 // EstimateSize estimates the on-disk bytes used by keys in [lower, upper).
@@ -410,15 +435,28 @@ func (s slogLogger) Errorf(format string, args ...any) {
 func (s slogLogger) Fatalf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	s.l.Error("fatal storage error; the engine refuses reads and writes until restart", "err", msg)
-	cause := storage.ErrFailed
+	var errs []error
 	for _, a := range args {
-		if err, ok := a.(error); ok && errors.Is(err, syscall.ENOSPC) {
+		if err, ok := a.(error); ok {
+			errs = append(errs, err)
+		}
+	}
+	err := fatalError(msg, errs...)
+	s.fail.set(err)
+	panic(fatalPanic{err})
+}
+
+// fatalError is the engine's failure error for msg: it wraps
+// storage.ErrFailed, and syscall.ENOSPC too if any of causes is a full
+// disk.
+func fatalError(msg string, causes ...error) error {
+	cause := storage.ErrFailed
+	for _, c := range causes {
+		if errors.Is(c, syscall.ENOSPC) {
 			cause = fmt.Errorf("%w: %w", storage.ErrFailed, syscall.ENOSPC)
 		}
 	}
-	err := fmt.Errorf("storage/pebble: %w: %s", cause, msg)
-	s.fail.set(err)
-	panic(fatalPanic{err})
+	return fmt.Errorf("storage/pebble: %w: %s", cause, msg)
 }
 
 // fatalPanic is the panic value of Fatalf.
