@@ -4,7 +4,7 @@
 //
 //	cairn [--listen-addr host:port] [--data-dir dir] [--log-level level]
 //	      [--max-conns n] [--enable-test-commands] [--ttl-interval d]
-//	      [--cache-size bytes] [--debug-addr host:port]
+//	      [--cache-size bytes] [--memtable-size bytes] [--debug-addr host:port]
 //
 // CAIRN_LISTEN_ADDR and CAIRN_DATA_DIR override the built-in defaults;
 // flags override both. SIGINT or SIGTERM shut the server down cleanly:
@@ -17,7 +17,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/cairndb/cairn/internal/ttl"
 	"io"
 	"log/slog"
 	"net"
@@ -33,6 +32,7 @@ import (
 	"github.com/cairndb/cairn/internal/commands"
 	"github.com/cairndb/cairn/internal/server"
 	"github.com/cairndb/cairn/internal/storage/pebble"
+	"github.com/cairndb/cairn/internal/ttl"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
@@ -45,13 +45,14 @@ type config struct {
 	EnableTestCommands bool
 	TTLInterval        time.Duration
 	CacheSize          int64
+	MemTableSize       int64
 	DebugAddr          string
 }
 
 // parseFlags parses args (without the program name) with defaults taken
 // from getenv.
 func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (config, bson.D, error) {
-	o := config{ListenAddr: "127.0.0.1:27017", DataDir: "./cairn-data", MaxConns: server.DefaultMaxConns, TTLInterval: ttl.DefaultInterval, CacheSize: pebble.DefaultCacheSize}
+	o := config{ListenAddr: "127.0.0.1:27017", DataDir: "./cairn-data", MaxConns: server.DefaultMaxConns, TTLInterval: ttl.DefaultInterval, CacheSize: pebble.DefaultCacheSize, MemTableSize: int64(pebble.DefaultMemTableSize)}
 	if v := getenv("CAIRN_LISTEN_ADDR"); v != "" {
 		o.ListenAddr = v
 	}
@@ -67,6 +68,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.BoolVar(&o.EnableTestCommands, "enable-test-commands", false, "enable test-only commands")
 	fs.DurationVar(&o.TTLInterval, "ttl-interval", o.TTLInterval, "how often the TTL monitor deletes expired documents")
 	fs.Int64Var(&o.CacheSize, "cache-size", o.CacheSize, "storage engine block cache size in bytes")
+	fs.Int64Var(&o.MemTableSize, "memtable-size", o.MemTableSize, "storage engine memtable size in bytes (at most two are in memory)")
 	fs.StringVar(&o.DebugAddr, "debug-addr", "", "serve Go's pprof profiles over HTTP on this address, e.g. 127.0.0.1:6060 (off when empty)")
 	if err := fs.Parse(args); err != nil {
 		return o, nil, err
@@ -82,6 +84,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 	if o.CacheSize <= 0 {
 		return o, nil, fmt.Errorf("--cache-size must be positive, got %d", o.CacheSize)
+	}
+	if o.MemTableSize < 1<<20 || o.MemTableSize > 1<<30 {
+		return o, nil, fmt.Errorf("--memtable-size must be between 1 MiB and 1 GiB, got %d", o.MemTableSize)
 	}
 	if o.MaxConns <= 0 {
 		return o, nil, fmt.Errorf("--max-conns must be positive, got %d", o.MaxConns)
@@ -120,7 +125,7 @@ func run(argv []string, getenv func(string) string) error {
 	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
-	eng, err := pebble.Open(o.DataDir, &pebble.Options{Logger: logger, CacheSize: o.CacheSize})
+	eng, err := pebble.Open(o.DataDir, &pebble.Options{Logger: logger, CacheSize: o.CacheSize, MemTableSize: uint64(o.MemTableSize)})
 	if err != nil {
 		return err
 	}

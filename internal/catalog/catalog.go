@@ -29,6 +29,7 @@ type Catalog struct {
 
 	signals insertSignals    // wakes awaitData cursors (recordid.go)
 	views   map[string]*View // by "db.name" (views.go)
+	idHigh  *idHighs         // record key bounds for inserts (idhigh.go)
 }
 
 // Open loads the catalog stored in eng.
@@ -36,7 +37,7 @@ func Open(eng storage.Engine, logger *slog.Logger) (*Catalog, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	c := &Catalog{eng: eng, logger: logger, colls: map[string]*Collection{}}
+	c := &Catalog{eng: eng, logger: logger, colls: map[string]*Collection{}, idHigh: newIDHighs(eng)}
 	snap, err := eng.Snapshot()
 	if err != nil {
 		return nil, fmt.Errorf("catalog: open: %w", err)

@@ -264,10 +264,16 @@ func (w *Writer) Insert(coll *Collection, doc bson.D) error {
 	id := docID(doc)
 	rk := recKey(coll.ID, id)
 	encID := rk[9:]
-	if _, err := w.get(rk); err == nil {
-		return dupKeyError(coll, coll.Indexes[0], []any{id})
-	} else if !errors.Is(err, storage.ErrNotFound) {
+	above, err := w.c.idHigh.above(w.txn, coll.ID, rk)
+	if err != nil {
 		return err
+	}
+	if !above {
+		if _, err := w.get(rk); err == nil {
+			return dupKeyError(coll, coll.Indexes[0], []any{id})
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
 	}
 	entries, err := w.indexEntries(coll, doc, encID, true)
 	if err != nil {
@@ -278,6 +284,7 @@ func (w *Writer) Insert(coll *Collection, doc bson.D) error {
 			return err
 		}
 	}
+	w.c.idHigh.raise(coll.ID, rk)
 	if err := w.txn.Set(rk, raw); err != nil {
 		return err
 	}

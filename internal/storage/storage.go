@@ -97,6 +97,16 @@ type Getter interface {
 	Close() error
 }
 
+// Exclusive is an optional capability of an Engine: Exclusive reports
+// whether this process is the only one that writes the engine's data (an
+// embedded store holding a lock on its directory). The document layer then
+// keeps facts about the stored keys in memory between transactions, such
+// as an upper bound of each collection's record keys. An engine shared by
+// several processes must not implement it, or must report false.
+type Exclusive interface {
+	Exclusive() bool
+}
+
 // SizeEstimator is implemented by engines that can estimate the bytes a
 // key range occupies on disk.
 type SizeEstimator interface {

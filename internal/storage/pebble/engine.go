@@ -19,6 +19,14 @@ import (
 // DefaultCacheSize is the block cache size used when Options.CacheSize is 0.
 const DefaultCacheSize int64 = 256 << 20
 
+// DefaultMemTableSize is the memtable size used when Options.MemTableSize
+// is 0. Pebble's own default is 4 MiB; with 32 MiB an update-heavy load
+// flushes and compacts eight times less often (YCSB A over 100k 1 KB
+// records: about 20% more operations a second, see docs/performance.md).
+// Memtables start small and grow up to this size, and at most two are in
+// memory at once.
+const DefaultMemTableSize uint64 = 32 << 20
+
 // Options configure Open.
 type Options struct {
 	// FS is the filesystem to use; nil means vfs.Default (the OS).
@@ -29,12 +37,14 @@ type Options struct {
 	// Logger receives Pebble's log output; nil means slog.Default().
 	Logger *slog.Logger
 
+	// MemTableSize is the size in bytes up to which a memtable grows
+	// before it is flushed; 0 means DefaultMemTableSize. Tests force WAL
+	// rotations with a tiny one.
+	MemTableSize uint64
+
 	// syncUnderLock makes Update commit with pebble.Sync while holding the
 	// write lock, disabling group commit. Only benchmarks set it.
 	syncUnderLock bool
-	// memTableSize overrides Pebble's memtable size (tests force WAL
-	// rotations with a tiny one). 0 means Pebble's default.
-	memTableSize uint64
 }
 
 // Engine is a storage.Engine backed by a Pebble DB. It is safe for
@@ -68,7 +78,12 @@ type Engine struct {
 var (
 	_ storage.Engine        = (*Engine)(nil)
 	_ storage.SizeEstimator = (*Engine)(nil)
+	_ storage.Exclusive     = (*Engine)(nil)
 )
+
+// Exclusive reports true: Pebble locks its directory, so no other process
+// writes the data while the engine is open.
+func (e *Engine) Exclusive() bool { return true }
 
 // Open opens (creating if needed) the Pebble database in dir.
 func Open(dir string, opts *Options) (*Engine, error) {
@@ -82,6 +97,9 @@ func Open(dir string, opts *Options) (*Engine, error) {
 	if o.CacheSize <= 0 {
 		o.CacheSize = DefaultCacheSize
 	}
+	if o.MemTableSize == 0 {
+		o.MemTableSize = DefaultMemTableSize
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -93,7 +111,7 @@ func Open(dir string, opts *Options) (*Engine, error) {
 		Cache:              cache,
 		Logger:             slogLogger{l: o.Logger.With("component", "pebble", "dir", dir), fail: fs},
 		FormatMajorVersion: pebble.FormatNewest,
-		MemTableSize:       o.memTableSize,
+		MemTableSize:       o.MemTableSize,
 	}
 	// Bloom filters (10 bits a key, about 1% false positives) let a Get
 	// for an absent key skip tables without reading them: every insert

@@ -90,7 +90,7 @@ func TestCrashDurability(t *testing.T) {
 		noSyncMix := tc.noSyncMix
 		t.Run(fmt.Sprintf("noSyncMix=%v,memTable=%d", tc.noSyncMix, tc.memTable), func(t *testing.T) {
 			fs := vfs.NewCrashableMem()
-			e, err := Open("db", &Options{FS: fs, memTableSize: tc.memTable, Logger: slog.New(slog.DiscardHandler)})
+			e, err := Open("db", &Options{FS: fs, MemTableSize: tc.memTable, Logger: slog.New(slog.DiscardHandler)})
 			if err != nil {
 				t.Fatal(err)
 			}

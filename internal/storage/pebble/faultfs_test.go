@@ -137,7 +137,7 @@ func TestDiskFaultChild(t *testing.T) {
 		return nil
 	}))
 	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	e, err := Open("db", &Options{FS: fs, Logger: logger, memTableSize: 1 << 20})
+	e, err := Open("db", &Options{FS: fs, Logger: logger, MemTableSize: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
