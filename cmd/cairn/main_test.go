@@ -174,3 +174,22 @@ func TestDebugMux(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryLimit checks the soft memory limit that bounds the raised GC
+// target: 384 MiB, plus the block cache and two memtables when Pebble keeps
+// them on the Go heap.
+func TestMemoryLimit(t *testing.T) {
+	for _, tt := range []struct {
+		cache, memtable int64
+		offHeap         bool
+		want            int64
+	}{
+		{256 << 20, 32 << 20, true, 384 << 20},
+		{256 << 20, 32 << 20, false, (256 + 64 + 384) << 20},
+		{1 << 30, 64 << 20, false, (1024 + 128 + 384) << 20},
+	} {
+		if got := memoryLimit(config{CacheSize: tt.cache, MemTableSize: tt.memtable}, tt.offHeap); got != tt.want {
+			t.Errorf("memoryLimit(cache %d, memtable %d, off heap %v) = %d, want %d", tt.cache, tt.memtable, tt.offHeap, got, tt.want)
+		}
+	}
+}

@@ -480,6 +480,11 @@ func fatalError(msg string, causes ...error) error {
 // fatalPanic is the panic value of Fatalf.
 type fatalPanic struct{ err error }
 
+// Error lets a fatalPanic that escapes guard (Pebble can report a fatal
+// error from inside any read) print as the engine's error wherever it is
+// recovered, instead of as an opaque struct.
+func (p fatalPanic) Error() string { return p.err.Error() }
+
 // failState records the engine's first fatal error.
 type failState struct {
 	mu  sync.Mutex

@@ -1,0 +1,7 @@
+//go:build !cgo
+
+package main
+
+// pebbleOffHeap: without cgo, Pebble's block cache and memtables are Go
+// heap allocations (see offheap_cgo.go).
+const pebbleOffHeap = false
