@@ -5,4 +5,8 @@
 // per-collection record id instead, in insertion order (recordid.go). The
 // catalog also stores view definitions (views.go). It is written once
 // against the storage.Engine interface.
+//
+// On an engine that is storage.Exclusive, the catalog remembers per
+// collection a key no record key exceeds, so inserts of ascending _ids
+// (driver-generated ObjectIds) skip the duplicate-_id read (idhigh.go).
 package catalog

@@ -17,5 +17,8 @@
 //     concurrent committers (group commit).
 //
 // Optional capabilities are separate interfaces found by type assertion,
-// as in database/sql/driver: SizeEstimator.
+// as in database/sql/driver: SizeEstimator, PointReader (many point reads
+// through one cursor) and Exclusive (this process is the data's only
+// writer, so the document layer may remember facts about it between
+// transactions).
 package storage
