@@ -214,7 +214,7 @@ func (s *Server) runCommand(ctx context.Context, cinfo *commands.Conn, db string
 	maxTime := false
 	if v, ok := lookup(body, "maxTimeMS"); ok {
 		if ms, ok := toInt64(v); ok && ms > 0 {
-			ctx, cancel = context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
+			ctx, cancel = withLazyDeadline(ctx, time.Now().Add(time.Duration(ms)*time.Millisecond))
 			maxTime = true
 		}
 	}

@@ -196,10 +196,16 @@ func (e *Engine) Update(ctx context.Context, opts storage.UpdateOptions, fn func
 		return err
 	}
 
+	// Take the write lock without touching ctx.Done when it is free (a
+	// deadline context may arm its timer on the first Done).
 	select {
 	case e.writeSem <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
+	default:
+		select {
+		case e.writeSem <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	b, snap, err := e.runTxn(opts, fn)
 	if err != nil || b == nil {
