@@ -31,11 +31,7 @@ func (p *pointReads) get(key []byte) ([]byte, error) {
 	if p.g != nil {
 		return p.g.Get(key)
 	}
-	v, err := p.r.Get(key)
-	if err != nil {
-		return nil, err
-	}
-	return append([]byte(nil), v...), nil
+	return p.r.Get(key) // Get's value is ours
 }
 
 func (p *pointReads) close() error {

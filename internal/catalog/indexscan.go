@@ -174,7 +174,7 @@ func fetchEncoded(r storage.Reader, coll *Collection, encID []byte) (bson.Raw, e
 	if err != nil {
 		return nil, err
 	}
-	return bson.Raw(append([]byte(nil), v...)), nil
+	return bson.Raw(v), nil // Get's value is ours
 }
 
 // FetchEncoded returns the document whose encoded _id is encID (as an

@@ -403,7 +403,7 @@ func findID(r storage.Reader, coll *Collection, id any) (bson.Raw, error) {
 	if err != nil {
 		return nil, err
 	}
-	return bson.Raw(append([]byte(nil), v...)), nil
+	return bson.Raw(v), nil // Get's value is ours
 }
 
 // EncodeID returns the order-preserving encoding of an _id value.

@@ -103,30 +103,57 @@ func (x *executor) entries(n *node) (entryIter, error) {
 }
 
 func (x *executor) idHack(n *node) (docIter, error) {
+	return &idHackIter{x: x, n: n}, nil
+}
+
+// idHackIter reads the one document an _id equality names, at the first
+// next. With rawOnly (markRawOnly: the consumer reads only Doc.Raw) it
+// neither decodes nor matches it: the filter is exactly {_id: v}, and a
+// record found under v's key has an _id equal to v (the key encoding
+// puts equal values, such as 5 and 5.0, under one key).
+type idHackIter struct {
+	x       *executor
+	n       *node
+	done    bool
+	rawOnly bool
+}
+
+func (it *idHackIter) next() (Doc, error) {
+	if it.done {
+		return Doc{}, io.EOF
+	}
+	it.done = true
+	x, n := it.x, it.n
 	id, _ := idEquality(x.q.Filter)
 	raw, err := x.src.FindID(x.coll, id)
 	if err != nil {
-		return nil, err
+		return Doc{}, err
 	}
-	var docs []Doc
-	if raw != nil {
-		n.keysExamined++
-		n.docsExamined++
-		d, err := bsonutil.Decode(raw)
-		if err != nil {
-			return nil, fmt.Errorf("planner: decode stored document: %w", err)
-		}
-		ok, pos, err := x.m.MatchArrayPos(d)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			n.nReturned++
-			docs = append(docs, Doc{Raw: raw, D: d, MatchPos: pos})
-		}
+	if raw == nil {
+		return Doc{}, io.EOF
 	}
-	return &sliceIter{docs: docs}, nil
+	n.keysExamined++
+	n.docsExamined++
+	if it.rawOnly {
+		n.nReturned++
+		return Doc{Raw: raw, MatchPos: -1}, nil
+	}
+	d, err := bsonutil.Decode(raw)
+	if err != nil {
+		return Doc{}, fmt.Errorf("planner: decode stored document: %w", err)
+	}
+	ok, pos, err := x.m.MatchArrayPos(d)
+	if err != nil {
+		return Doc{}, err
+	}
+	if !ok {
+		return Doc{}, io.EOF
+	}
+	n.nReturned++
+	return Doc{Raw: raw, D: d, MatchPos: pos}, nil
 }
+
+func (it *idHackIter) close() error { return nil }
 
 // ---- index scan ----
 
@@ -482,14 +509,18 @@ func (s *sliceIter) next() (Doc, error) {
 
 func (s *sliceIter) close() error { return nil }
 
-// markRawOnly tells the FETCH under a chain of SKIP and LIMIT stages that
-// its consumer reads only Doc.Raw (no projection, no in-memory sort).
+// markRawOnly tells the FETCH or IDHACK under a chain of SKIP and LIMIT
+// stages that its consumer reads only Doc.Raw (no projection, no
+// in-memory sort).
 func markRawOnly(it docIter) {
 	for {
 		switch x := it.(type) {
 		case *limitIter:
 			it = x.in
 		case *fetchIter:
+			x.rawOnly = true
+			return
+		case *idHackIter:
 			x.rawOnly = true
 			return
 		default:

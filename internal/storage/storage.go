@@ -41,9 +41,9 @@ type UpdateOptions struct {
 
 // Reader reads keys.
 type Reader interface {
-	// Get returns the value for key, or ErrNotFound. The returned slice is
-	// valid until the Reader is closed or (in a Txn) written to; callers
-	// that keep it must copy it.
+	// Get returns the value for key, or ErrNotFound. The returned slice
+	// belongs to the caller: it stays valid, and unchanged, after later
+	// writes and after the Reader is closed.
 	Get(key []byte) ([]byte, error)
 	// Scan returns an iterator over keys in [lower, upper), in ascending
 	// order or, if reverse, descending. A nil upper means no upper bound.
@@ -88,7 +88,7 @@ type PointReader interface {
 	NewGetter() (Getter, error)
 }
 
-// Getter reads single keys from the snapshot that made it. Unlike
+// Getter reads single keys from the snapshot that made it. As with
 // Reader.Get, the values it returns belong to the caller. It is closed
 // with the snapshot if not before.
 type Getter interface {

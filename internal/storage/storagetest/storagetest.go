@@ -34,6 +34,7 @@ func RunEngineTests(t *testing.T, open func(t *testing.T) storage.Engine) {
 		{"ConcurrentIncrements", testConcurrentIncrements},
 		{"AtomicVisibility", testAtomicVisibility},
 		{"LargeValues", testLargeValues},
+		{"GetValueOwned", testGetValueOwned},
 		{"PrefixEndScan", testPrefixEndScan},
 		{"Closed", testClosed},
 		{"PointReader", testPointReader},
@@ -807,5 +808,51 @@ func testTxnPointReader(t *testing.T, e storage.Engine) {
 	})
 	if got := snapGet(t, e, "d"); got != "4" {
 		t.Fatalf("after commit d = %q, want 4", got)
+	}
+}
+
+// testGetValueOwned checks that a value Get returns belongs to the caller:
+// changing it changes nothing stored, and it stays as read after the key
+// is overwritten (in the same transaction and after commit) and after the
+// snapshot is closed.
+func testGetValueOwned(t *testing.T, e storage.Engine) {
+	set(t, e, "k", "before")
+	s := snap(t, e)
+	v, err := s.Get([]byte("k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustUpdate(t, e, storage.UpdateOptions{}, func(tx storage.Txn) error {
+		tv, err := tx.Get([]byte("k"))
+		if err != nil {
+			return err
+		}
+		if err := tx.Set([]byte("k"), []byte("AFTER!")); err != nil {
+			return err
+		}
+		if string(tv) != "before" {
+			t.Errorf("txn Get value changed by a later Set in the transaction: %q", tv)
+		}
+		tv[0] = 'X'
+		again, err := tx.Get([]byte("k"))
+		if err != nil {
+			return err
+		}
+		if string(again) != "AFTER!" {
+			t.Errorf("txn Get after Set and after changing an earlier value = %q", again)
+		}
+		return nil
+	})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if string(v) != "before" {
+		t.Errorf("snapshot Get value changed after overwrite and Close: %q", v)
+	}
+	v[0] = 'Y'
+	s2 := snap(t, e)
+	defer s2.Close()
+	if got, err := s2.Get([]byte("k")); err != nil || string(got) != "AFTER!" {
+		t.Errorf("stored value after changing a returned one = %q, %v", got, err)
 	}
 }
