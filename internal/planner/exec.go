@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"cmp"
 	"fmt"
 	"github.com/cairndb/cairn/internal/bsonutil"
 	"io"
@@ -138,22 +139,29 @@ func (it *idHackIter) next() (Doc, error) {
 		n.nReturned++
 		return Doc{Raw: raw, MatchPos: -1}, nil
 	}
-	d, err := bsonutil.Decode(raw)
-	if err != nil {
-		return Doc{}, fmt.Errorf("planner: decode stored document: %w", err)
-	}
-	ok, pos, err := x.m.MatchArrayPos(d)
-	if err != nil {
-		return Doc{}, err
-	}
-	if !ok {
-		return Doc{}, io.EOF
+	d, ok, err := decodeMatch(x.m, raw)
+	if err != nil || !ok {
+		return Doc{}, cmp.Or(err, io.EOF)
 	}
 	n.nReturned++
-	return Doc{Raw: raw, D: d, MatchPos: pos}, nil
+	return d, nil
 }
 
 func (it *idHackIter) close() error { return nil }
+
+// decodeMatch decodes a stored document and runs the filter on it,
+// returning it (with the matched array position) and whether it matches.
+func decodeMatch(m *query.Matcher, raw bson.Raw) (Doc, bool, error) {
+	d, err := bsonutil.Decode(raw)
+	if err != nil {
+		return Doc{}, false, fmt.Errorf("planner: decode stored document: %w", err)
+	}
+	ok, pos, err := m.MatchArrayPos(d)
+	if err != nil || !ok {
+		return Doc{}, false, err
+	}
+	return Doc{Raw: raw, D: d, MatchPos: pos}, true, nil
+}
 
 // ---- index scan ----
 
@@ -344,19 +352,15 @@ func (f *fetchIter) next() (Doc, error) {
 			f.n.nReturned++
 			return Doc{Raw: raw, MatchPos: -1}, nil
 		}
-		d, err := bsonutil.Decode(raw)
-		if err != nil {
-			return Doc{}, fmt.Errorf("planner: decode stored document: %w", err)
-		}
 		// The full filter always decides (it also finds the matched
 		// array position for the positional operator).
-		ok, pos, err := f.x.m.MatchArrayPos(d)
+		d, ok, err := decodeMatch(f.x.m, raw)
 		if err != nil {
 			return Doc{}, err
 		}
 		if ok {
 			f.n.nReturned++
-			return Doc{Raw: raw, D: d, MatchPos: pos}, nil
+			return d, nil
 		}
 	}
 }
@@ -471,11 +475,7 @@ func (s *scanIter) next() (Doc, error) {
 		if s.n != nil {
 			s.n.docsExamined++
 		}
-		d, err := bsonutil.Decode(raw)
-		if err != nil {
-			return Doc{}, fmt.Errorf("planner: decode stored document: %w", err)
-		}
-		ok, pos, err := s.m.MatchArrayPos(d)
+		d, ok, err := decodeMatch(s.m, raw)
 		if err != nil {
 			return Doc{}, err
 		}
@@ -483,7 +483,7 @@ func (s *scanIter) next() (Doc, error) {
 			if s.n != nil {
 				s.n.nReturned++
 			}
-			return Doc{Raw: raw, D: d, MatchPos: pos}, nil
+			return d, nil
 		}
 	}
 }

@@ -194,14 +194,7 @@ func TestCrashLosesUnsynced(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	crashed := fs.CrashClone(vfs.CrashCloneCfg{})
-	e2 := openMem(t, crashed)
-	defer e2.Close()
-	s, err := e2.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := crashedSnapshot(t, fs.CrashClone(vfs.CrashCloneCfg{}))
 	found := 0
 	for i := range 10 {
 		if _, err := s.Get(fmt.Appendf(nil, "k%d", i)); err == nil {
@@ -376,17 +369,25 @@ func TestLargeBatchDurable(t *testing.T) {
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
-	e2 := openMem(t, crashed)
-	defer e2.Close()
-	s, err := e2.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := crashedSnapshot(t, crashed)
 	for i := range 5 {
 		v, err := s.Get(fmt.Appendf(nil, "k%d", i))
 		if err != nil || len(v) != len(val) || v[0] != byte(i) {
 			t.Fatalf("key k%d after crash: %d bytes, err %v", i, len(v), err)
 		}
 	}
+}
+
+// crashedSnapshot opens the store a crash left in fs and returns a
+// snapshot of it; both close when the test ends.
+func crashedSnapshot(t *testing.T, fs vfs.FS) storage.Snapshot {
+	t.Helper()
+	e := openMem(t, fs)
+	t.Cleanup(func() { e.Close() })
+	s, err := e.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
