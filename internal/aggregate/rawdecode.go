@@ -29,10 +29,9 @@ type DocDecoder struct {
 // offsets, so that the scratch slice holds no pointers (storing pointers
 // into it would cost a write barrier per element while the GC runs).
 type pickedElem struct {
-	name       int // index into names
-	start, end int // the element: raw[start:end]
-	val        int // the value: raw[val:end]
-	t          bsoncore.Type
+	name     int // index into names
+	val, end int // the value: raw[val:end]
+	t        bsoncore.Type
 }
 
 var errMalformedElement = errors.New("aggregate: decode fields: malformed element")
@@ -113,7 +112,7 @@ func (d *DocDecoder) Decode(raw []byte) (bson.D, error) {
 		}
 		size := end + 1 + n
 		if i := d.wanted(rem[1:end]); i >= 0 {
-			picked = append(picked, pickedElem{name: i, start: pos, end: pos + size, val: pos + end + 1, t: t})
+			picked = append(picked, pickedElem{name: i, val: pos + end + 1, end: pos + size, t: t})
 		}
 		rem = rem[size:]
 		pos += size
@@ -124,9 +123,10 @@ func (d *DocDecoder) Decode(raw []byte) (bson.D, error) {
 	}
 	out := make(bson.D, len(picked))
 	for i, p := range picked {
-		v, err := decodePicked(p.t, raw[p.val:p.end], raw[p.start:p.end])
+		// As bsonutil.Decode would; binary data aliases raw.
+		v, err := bsonutil.DecodeValue(bsoncore.Value{Type: p.t, Data: raw[p.val:p.end]})
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("aggregate: decode fields: %w", err)
 		}
 		out[i] = bson.E{Key: d.names[p.name], Value: v}
 	}
@@ -162,58 +162,4 @@ func valueLen(t bsoncore.Type, b []byte) (int, bool) {
 		return len(v.Data), ok
 	}
 	return n, n <= len(b)
-}
-
-// boxed returns the result of a bsoncore.Value accessor with the value
-// as an any.
-func boxed[T any](x T, ok bool) (any, bool) { return x, ok }
-
-// decodePicked decodes the value val (of type t) of element elem as
-// bsonutil.Decode would.
-func decodePicked(t bsoncore.Type, val, elem []byte) (any, error) {
-	v := bsoncore.Value{Type: t, Data: val}
-	ok := false
-	var out any
-	switch t {
-	case bsoncore.TypeInt32:
-		out, ok = boxed(v.Int32OK())
-	case bsoncore.TypeInt64:
-		out, ok = boxed(v.Int64OK())
-	case bsoncore.TypeDouble:
-		out, ok = boxed(v.DoubleOK())
-	case bsoncore.TypeString:
-		out, ok = boxed(v.StringValueOK())
-	case bsoncore.TypeBoolean:
-		out, ok = boxed(v.BooleanOK())
-	case bsoncore.TypeNull:
-		return nil, nil
-	case bsoncore.TypeDateTime:
-		var x int64
-		x, ok = v.DateTimeOK()
-		out = bson.DateTime(x)
-	case bsoncore.TypeObjectID:
-		var x [12]byte
-		x, ok = v.ObjectIDOK()
-		out = bson.ObjectID(x)
-	default:
-		// Everything else goes through bsonutil.Decode, as a document of
-		// this one element. The document is the value's own memory: the
-		// decoded value may alias it (binary data).
-		doc := make([]byte, 4, 4+len(elem)+1)
-		doc = append(doc, elem...)
-		doc = append(doc, 0)
-		binary.LittleEndian.PutUint32(doc, uint32(len(doc)))
-		d, err := bsonutil.Decode(doc)
-		if err != nil {
-			return nil, fmt.Errorf("aggregate: decode fields: %w", err)
-		}
-		if len(d) != 1 {
-			return nil, errMalformedElement
-		}
-		return d[0].Value, nil
-	}
-	if !ok {
-		return nil, errMalformedElement
-	}
-	return out, nil
 }

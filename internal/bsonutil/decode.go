@@ -32,7 +32,7 @@ func decodeDoc(doc bsoncore.Document) (bson.D, error) {
 			return nil, fmt.Errorf("bsonutil: decode: malformed element")
 		}
 		rem = r
-		v, err := decodeValue(elem.Value())
+		v, err := DecodeValue(elem.Value())
 		if err != nil {
 			return nil, err
 		}
@@ -55,7 +55,9 @@ func decodeArray(arr bsoncore.Document) (bson.A, error) {
 
 var errMalformed = fmt.Errorf("bsonutil: decode: malformed value")
 
-func decodeValue(v bsoncore.Value) (any, error) {
+// DecodeValue converts one BSON value (its type and exactly its bytes) as
+// Decode converts the values of a document's elements.
+func DecodeValue(v bsoncore.Value) (any, error) {
 	switch v.Type {
 	case bsoncore.TypeDouble:
 		if x, ok := v.DoubleOK(); ok {

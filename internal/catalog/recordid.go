@@ -11,6 +11,7 @@ import (
 	"github.com/cairndb/cairn/internal/mongoerr"
 	"github.com/cairndb/cairn/internal/storage"
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 )
 
 // Record-id keyed collections.
@@ -439,8 +440,8 @@ func findRecordByID(r storage.Reader, coll *Collection, id any) (bson.Raw, uint6
 		if err != nil {
 			continue
 		}
-		var got any
-		if err := v.Unmarshal(&got); err != nil {
+		got, err := bsonutil.DecodeValue(bsoncore.Value{Type: bsoncore.Type(v.Type), Data: v.Value})
+		if err != nil {
 			continue
 		}
 		if bsonutil.Compare(got, id) == 0 {

@@ -15,11 +15,11 @@ import (
 	"github.com/cairndb/cairn/internal/wire"
 )
 
-// conn is one client connection.
 // maxKeptWriteBuf is the largest reply buffer a connection keeps for
 // reuse; a larger one is dropped after its write.
 const maxKeptWriteBuf = 1 << 20
 
+// conn is one client connection.
 type conn struct {
 	s    *Server
 	nc   net.Conn

@@ -75,7 +75,10 @@ func (c *conn) runMsg(ctx context.Context, m *wire.Msg) bson.D {
 		return errorReply(mongoerr.Newf(mongoerr.BSONObjectTooLarge,
 			"command document of %d bytes exceeds the maximum of %d bytes", len(m.Body), wire.MaxCommandSize))
 	}
-	body, err := decodeInput(m.Body)
+	// The wire reader validated every document a client sent (lengths,
+	// terminators, nesting, UTF-8), so it is decoded without a second
+	// walk; bsonutil.Decode still refuses anything malformed.
+	body, err := bsonutil.Decode(m.Body)
 	if err != nil {
 		return errorReply(mongoerr.Newf(mongoerr.InvalidBSON, "invalid command document: %v", err))
 	}
@@ -90,7 +93,7 @@ func (c *conn) runMsg(ctx context.Context, m *wire.Msg) bson.D {
 				return errorReply(mongoerr.Newf(mongoerr.BSONObjectTooLarge,
 					"document of %d bytes in sequence %q exceeds the maximum size", len(d), seq.Identifier))
 			}
-			doc, err := decodeInput(d)
+			doc, err := bsonutil.Decode(d)
 			if err != nil {
 				return errorReply(mongoerr.Newf(mongoerr.InvalidBSON, "invalid document in sequence %q: %v", seq.Identifier, err))
 			}
@@ -155,7 +158,7 @@ func (c *conn) handleQuery(ctx context.Context, msg *wire.Message) ([]byte, bool
 		raw, _ := bson.Marshal(doc)
 		return wire.AppendReply(nil, c.replyID(), msg.Header.RequestID, wire.ReplyQueryFailure, 0, raw), true
 	}
-	body, err := decodeInput(q.Query)
+	body, err := bsonutil.Decode(q.Query)
 	if err != nil {
 		return c.queryReply(msg, errorReply(mongoerr.Newf(mongoerr.InvalidBSON, "invalid command document: %v", err)))
 	}
@@ -284,14 +287,6 @@ func errorReply(e *mongoerr.Error) bson.D {
 		d = append(d, bson.E{Key: x.Key, Value: x.Value})
 	}
 	return d
-}
-
-// decodeInput decodes a document a client sent. The wire reader has
-// already validated it (bsoncore's walk of every length, terminator and
-// nesting level, and UTF-8), so it is not walked twice; bsonutil.Decode
-// still refuses anything malformed (it is fuzzed against bson.Unmarshal).
-func decodeInput(b []byte) (bson.D, error) {
-	return bsonutil.Decode(b)
 }
 
 // marshalReply encodes a reply, refusing replies beyond the BSON size limit

@@ -211,14 +211,11 @@ func (e *Engine) Update(ctx context.Context, opts storage.UpdateOptions, fn func
 	if err != nil || b == nil {
 		return err
 	}
-	if e.opts.syncUnderLock {
-		_ = b.Close()
-		e.publishDurable(snap)
-		return nil
-	}
 	// Group commit: the batch was committed with a sync request but
 	// without waiting for it; wait now, outside the write lock, so writers
-	// queued behind the lock share the WAL writer's next fsync.
+	// queued behind the lock share the WAL writer's next fsync. (With
+	// syncUnderLock the commit has synced already and this returns at
+	// once.)
 	err = e.fail.guard(func() error {
 		if err := b.SyncWait(); err != nil {
 			// The batch is visible but not durable: fail the engine so

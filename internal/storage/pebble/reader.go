@@ -240,6 +240,15 @@ func (t *txn) Get(key []byte) ([]byte, error) {
 }
 
 func (t *txn) Scan(lower, upper []byte, reverse bool) (storage.Iterator, error) {
+	it, err := t.iter(lower, upper, reverse)
+	if err != nil {
+		return nil, err
+	}
+	return it, nil
+}
+
+// iter opens an iterator over the transaction that is closed with it.
+func (t *txn) iter(lower, upper []byte, reverse bool) (*iterator, error) {
 	if t.done {
 		return nil, errTxnDone
 	}
@@ -259,15 +268,10 @@ func (t *txn) Scan(lower, upper []byte, reverse bool) (storage.Iterator, error) 
 // and table each time. The caller holds the write lock, so the database
 // part cannot change under it.
 func (t *txn) NewGetter() (storage.Getter, error) {
-	if t.done {
-		return nil, errTxnDone
-	}
-	it, err := newIter(t.b, nil, nil, false)
+	it, err := t.iter(nil, nil, false)
 	if err != nil {
 		return nil, err
 	}
-	it.onClose = func(it *iterator) { delete(t.iters, it) }
-	t.iters[it] = struct{}{}
 	return &txnGetter{t: t, g: getter{it: it}, seen: len(t.b.Repr())}, nil
 }
 
