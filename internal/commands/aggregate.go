@@ -140,8 +140,7 @@ func scanSourceFor(env *Env, db, name string, q *planner.Query, deps aggregate.D
 // that read whole documents ($where, $text, $jsonSchema, ...) or need an
 // index ($near, $nearSphere) stay with the planner.
 func matchInPipeline(coll *catalog.Collection, q *planner.Query) bool {
-	if coll == nil || len(q.Filter) == 0 || len(q.Sort) > 0 || q.Skip != 0 || q.Limit != 0 ||
-		q.Hint != nil || q.Min != nil || q.Max != nil || q.ReturnKey || len(q.Projection) > 0 {
+	if coll == nil || len(q.Filter) == 0 || !unshaped(q) {
 		return false
 	}
 	fd := aggregate.FilterDeps(q.Filter)
@@ -184,8 +183,12 @@ func namesOperator(v any, ops ...string) bool {
 
 // wholeCollection reports whether q reads every document of a collection
 // in natural order, unchanged.
-func wholeCollection(q *planner.Query) bool {
-	return len(q.Filter) == 0 && len(q.Sort) == 0 && len(q.Projection) == 0 && q.Skip == 0 && q.Limit == 0 &&
+func wholeCollection(q *planner.Query) bool { return len(q.Filter) == 0 && unshaped(q) }
+
+// unshaped reports whether q has no sort, projection, skip, limit, hint,
+// bounds or returnKey: it only filters.
+func unshaped(q *planner.Query) bool {
+	return len(q.Sort) == 0 && len(q.Projection) == 0 && q.Skip == 0 && q.Limit == 0 &&
 		q.Hint == nil && q.Min == nil && q.Max == nil && !q.ReturnKey
 }
 
