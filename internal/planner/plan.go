@@ -111,8 +111,13 @@ const (
 
 // resolveHint returns the hinted index, or that the hint asks for a
 // collection scan in direction dir.
+// hintNotFound is the error for a hint that names no usable index; it is
+// built only when needed (resolveHint runs for every query).
+func hintNotFound() error {
+	return mongoerr.New(mongoerr.BadValue, "hint provided does not correspond to an existing index")
+}
+
 func resolveHint(coll *catalog.Collection, h any) (kind hintKind, ix *catalog.Index, dir int, err error) {
-	notFound := mongoerr.New(mongoerr.BadValue, "hint provided does not correspond to an existing index")
 	switch x := h.(type) {
 	case nil:
 		return hintNone, nil, 0, nil
@@ -125,7 +130,7 @@ func resolveHint(coll *catalog.Collection, h any) (kind hintKind, ix *catalog.In
 		}
 		ix := coll.Index(x)
 		if ix == nil || ix.Hidden {
-			return 0, nil, 0, notFound
+			return 0, nil, 0, hintNotFound()
 		}
 		return hintIndex, ix, 0, nil
 	case bson.D:
@@ -147,7 +152,7 @@ func resolveHint(coll *catalog.Collection, h any) (kind hintKind, ix *catalog.In
 				return hintIndex, ix, 0, nil
 			}
 		}
-		return 0, nil, 0, notFound
+		return 0, nil, 0, hintNotFound()
 	}
 	return 0, nil, 0, mongoerr.Newf(mongoerr.FailedToParse, "hint must be a string or an object, not %s", bsonutil.TypeName(h))
 }
@@ -507,7 +512,14 @@ func plan(src Source, coll *catalog.Collection, q *Query, m *query.Matcher, coun
 	case kind == hintNatural || q.Collation != nil:
 		access = &node{stage: stageCollScan, filter: q.Filter, direction: natDir}
 	default:
-		a := analyze(q.Filter)
+		// An _id equality takes the id hack before any analysis: the
+		// filter's predicates are only needed to rank index candidates.
+		_, isID := idEquality(q.Filter)
+		idHack := kind != hintIndex && isID && len(coll.Indexes) > 0 && coll.Indexes[0].IsID()
+		var a *analysis
+		if !idHack {
+			a = analyze(q.Filter)
+		}
 		var chosen *candidate
 		var rejected []*candidate
 		if kind == hintIndex {
@@ -516,7 +528,7 @@ func plan(src Source, coll *catalog.Collection, q *Query, m *query.Matcher, coun
 				return nil, err
 			}
 			if chosen == nil {
-				return nil, mongoerr.New(mongoerr.BadValue, "hint provided does not correspond to an existing index")
+				return nil, hintNotFound()
 			}
 			if q.Min != nil || q.Max != nil {
 				b, err := minMaxBounds(hinted, q.Min, q.Max)
@@ -528,8 +540,7 @@ func plan(src Source, coll *catalog.Collection, q *Query, m *query.Matcher, coun
 					chosen.sortDir = minMaxSortDir(hinted, q.Sort)
 				}
 			}
-		} else if id, ok := idEquality(q.Filter); ok && len(coll.Indexes) > 0 && coll.Indexes[0].IsID() {
-			_ = id
+		} else if idHack {
 			access = &node{stage: stageIDHack}
 			provided = true
 		} else {
