@@ -107,7 +107,9 @@ func Open(dir string, opts *Options) (*Engine, error) {
 	defer cache.Unref()
 	fs := &failState{}
 	po := &pebble.Options{
-		FS:                 o.FS,
+		// yieldFS: the WAL writer lets the commits it just woke run
+		// before it blocks in its next sync (see yieldfs.go).
+		FS:                 yieldFS{o.FS},
 		Cache:              cache,
 		Logger:             slogLogger{l: o.Logger.With("component", "pebble", "dir", dir), fail: fs},
 		FormatMajorVersion: pebble.FormatNewest,
