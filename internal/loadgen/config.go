@@ -22,6 +22,10 @@ type Config struct {
 	Rounds      int           // A/B alternations when CompareURI is set
 	JSON        bool          // machine-readable output
 	Seed        uint64        // random seed; 0 picks one from the clock
+	// PingRatio runs ping right before each workload's measured run and
+	// once after the last, and reports each workload's throughput as a
+	// ratio to the mean of the two pings around it.
+	PingRatio bool
 }
 
 // WorkloadNames lists every workload in a stable order.
@@ -51,6 +55,7 @@ func ParseArgs(args []string, errOut io.Writer) (Config, error) {
 	fs.StringVar(&c.DB, "db", "cairnload", "database to use (its collections are dropped and recreated)")
 	fs.IntVar(&c.Rounds, "rounds", 2, "rounds per server with --compare-uri")
 	fs.BoolVar(&c.JSON, "json", false, "print results as JSON")
+	fs.BoolVar(&c.PingRatio, "ping-ratio", false, "run ping before each workload and after the last; report each workload's ratio to the pings around it")
 	fs.Uint64Var(&c.Seed, "seed", 0, "random seed (0: from the clock)")
 	fs.Usage = func() {
 		fmt.Fprintf(errOut, "usage: cairn-load [flags]\n\nflags:\n")
@@ -120,6 +125,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("--warmup must not be negative, got %v", c.Warmup)
 	case c.Records < 1:
 		return fmt.Errorf("--records must be at least 1, got %d", c.Records)
+	case c.PingRatio && c.CompareURI != "":
+		return errors.New("--ping-ratio measures one server; it cannot be combined with --compare-uri")
 	case c.Rounds < 1:
 		return fmt.Errorf("--rounds must be at least 1, got %d", c.Rounds)
 	case strings.TrimSpace(c.DB) == "" || strings.ContainsAny(c.DB, "/\\. \"$\x00"):

@@ -49,6 +49,16 @@ func TestParseArgs(t *testing.T) {
 			},
 		},
 		{
+			name:  "ping ratio",
+			args:  []string{"--workload", "ycsb_a", "--ping-ratio"},
+			check: func(c Config) bool { return c.PingRatio && c.CompareURI == "" },
+		},
+		{
+			name:    "ping ratio measures one server",
+			args:    []string{"--compare-uri", "mongodb://h:2", "--ping-ratio"},
+			wantErr: "--ping-ratio measures one server",
+		},
+		{
 			name:  "single dash flags work too",
 			args:  []string{"-workload", "count", "-concurrency", "2"},
 			check: func(c Config) bool { return reflect.DeepEqual(c.Workloads, []string{"count"}) && c.Concurrency == 2 },

@@ -5,16 +5,18 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/cairndb/cairn/internal/server/servertest"
 )
 
-// TestAgainstServer runs every workload briefly against the server named by
-// $CAIRN_LOAD_TEST_URI, with a database of its own, and expects no errors:
-// every workload's answers are checked, so this is an end-to-end check of
-// the server as much as of the tool.
+// TestAgainstServer runs every workload briefly against an in-process
+// Cairn (or the server named by $CAIRN_LOAD_TEST_URI), with a database of
+// its own, and expects no errors: every workload's answers are checked, so
+// this is an end-to-end check of the server as much as of the tool.
 func TestAgainstServer(t *testing.T) {
 	uri := os.Getenv("CAIRN_LOAD_TEST_URI")
 	if uri == "" {
-		t.Skip("set CAIRN_LOAD_TEST_URI (e.g. mongodb://127.0.0.1:27017) to run cairn-load's workloads against a live server")
+		uri, _ = servertest.Start(t)
 	}
 	var out, errOut strings.Builder
 	code := Main(t.Context(), []string{
@@ -34,6 +36,39 @@ func TestAgainstServer(t *testing.T) {
 	for _, r := range rep.Results {
 		if r.Workload == "ping" && r.Ops == 0 {
 			t.Errorf("ping: no operation measured")
+		}
+	}
+
+	// --ping-ratio: a ping before each workload and after the last, and
+	// a ratio for each workload.
+	out.Reset()
+	errOut.Reset()
+	code = Main(t.Context(), []string{
+		"--uri", uri, "--workload", "find_id,ycsb_a", "--duration", "500ms", "--warmup", "100ms",
+		"--records", "1000", "--concurrency", "2", "--db", "cairnload_test", "--json", "--ping-ratio",
+	}, &out, &errOut)
+	if code != ExitOK {
+		t.Fatalf("--ping-ratio: exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+	}
+	rep = Report{}
+	if err := json.Unmarshal([]byte(out.String()), &rep); err != nil {
+		t.Fatalf("--ping-ratio output is not a JSON report: %v\n%s", err, out.String())
+	}
+	var brackets int
+	for _, r := range rep.Results {
+		if r.Bracket {
+			brackets++
+		}
+	}
+	if brackets != 3 || len(rep.Results) != 5 {
+		t.Errorf("--ping-ratio: %d results with %d bracketing pings, want 5 with 3", len(rep.Results), brackets)
+	}
+	if len(rep.PingRatios) != 2 {
+		t.Fatalf("--ping-ratio: %d ratios, want 2: %+v", len(rep.PingRatios), rep.PingRatios)
+	}
+	for _, pr := range rep.PingRatios {
+		if pr.PingBefore <= 0 || pr.PingAfter <= 0 || pr.Ratio <= 0 {
+			t.Errorf("--ping-ratio: %+v lacks a ping or a ratio", pr)
 		}
 	}
 }

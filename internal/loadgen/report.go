@@ -60,6 +60,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	} else {
 		writeComparisons(stdout, rep.Comparisons)
+		writePingRatios(stdout, rep.PingRatios)
 		fmt.Fprintf(stdout, "%d errors\n", rep.TotalErrors)
 	}
 	if err != nil {
@@ -82,8 +83,12 @@ func writeResult(w io.Writer, r Result) {
 	if r.Round > 0 {
 		round = fmt.Sprint(r.Round)
 	}
+	name := r.Workload
+	if r.Bracket {
+		name = "(ping)" // added by --ping-ratio
+	}
 	fmt.Fprintf(w, "%-12s %-6s %5s %12.1f %10s %10s %7d %11s %11s  %s -> %s (%s)\n",
-		r.Workload, r.Server, round, r.OpsPerSec,
+		name, r.Server, round, r.OpsPerSec,
 		fmtMicros(r.P50Micros), fmtMicros(r.P99Micros), r.Errors,
 		fmtCPU(r.ServerCPUMicros), fmtCPU(r.ClientCPUMicros),
 		fmtBytes(r.RSSBefore), fmtBytes(r.RSSAfter), r.RSSSource)
@@ -109,6 +114,24 @@ func writeComparisons(w io.Writer, cs []Comparison) {
 		fmt.Fprintf(w, "%-12s %12.1f %12.1f %9.3f %9.3f %9.3f %8d %8d\n",
 			c.Workload, c.AOpsPerSec, c.BOpsPerSec, c.OpsRatio, c.P50Ratio, c.P99Ratio, c.AErrors, c.BErrors)
 	}
+}
+
+func writePingRatios(w io.Writer, prs []PingRatio) {
+	if len(prs) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nRatio to ping (ops/s over the mean of the ping runs just before and after each workload)\n")
+	fmt.Fprintf(w, "%-12s %12s %12s %12s %7s\n", "workload", "ops/s", "ping before", "ping after", "ratio")
+	for _, p := range prs {
+		fmt.Fprintf(w, "%-12s %12.1f %12s %12s %7.3f\n", p.Workload, p.OpsPerSec, fmtOps(p.PingBefore), fmtOps(p.PingAfter), p.Ratio)
+	}
+}
+
+func fmtOps(v float64) string {
+	if v == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", v)
 }
 
 func fmtMicros(us float64) string {

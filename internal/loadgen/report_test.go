@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -85,5 +86,58 @@ func TestRedactURI(t *testing.T) {
 		if got := redactURI(tc.in); got != tc.want {
 			t.Errorf("redactURI(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+func TestPingRatios(t *testing.T) {
+	ping := func(ops float64) Result { return Result{Workload: "ping", OpsPerSec: ops, Bracket: true} }
+	run := func(name string, ops float64) Result { return Result{Workload: name, OpsPerSec: ops} }
+	tests := []struct {
+		name string
+		in   []Result
+		want []PingRatio
+	}{
+		{"no brackets", []Result{run("find_id", 10)}, nil},
+		{
+			"each workload between two pings",
+			[]Result{ping(100), run("find_id", 90), ping(80), run("ycsb_a", 36), ping(100)},
+			[]PingRatio{
+				{Workload: "find_id", OpsPerSec: 90, PingBefore: 100, PingAfter: 80, Ratio: 1},
+				{Workload: "ycsb_a", OpsPerSec: 36, PingBefore: 80, PingAfter: 100, Ratio: 0.4},
+			},
+		},
+		{
+			"setup failure rows and a missing final ping",
+			[]Result{ping(50), run("count", 0), run("range", 20)},
+			[]PingRatio{
+				{Workload: "count", OpsPerSec: 0, PingBefore: 50, Ratio: 0},
+				{Workload: "range", OpsPerSec: 20, PingBefore: 50, Ratio: 0.4},
+			},
+		},
+		{
+			"an asked-for ping is a workload like any other",
+			[]Result{ping(40), run("ping", 44), ping(48)},
+			[]PingRatio{{Workload: "ping", OpsPerSec: 44, PingBefore: 40, PingAfter: 48, Ratio: 1}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := pingRatios(tc.in)
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %+v, want %+v", got, tc.want)
+			}
+			for i := range got {
+				g, w := got[i], tc.want[i]
+				if g.Workload != w.Workload || g.OpsPerSec != w.OpsPerSec || g.PingBefore != w.PingBefore ||
+					g.PingAfter != w.PingAfter || math.Abs(g.Ratio-w.Ratio) > 1e-9 {
+					t.Errorf("entry %d: got %+v, want %+v", i, g, w)
+				}
+			}
+		})
+	}
+	var b strings.Builder
+	writePingRatios(&b, pingRatios([]Result{ping(100), run("ycsb_a", 40), ping(100)}))
+	if !strings.Contains(b.String(), "ycsb_a") || !strings.Contains(b.String(), "0.400") {
+		t.Errorf("table does not show ycsb_a's ratio 0.400:\n%s", b.String())
 	}
 }

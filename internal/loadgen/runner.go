@@ -33,9 +33,12 @@ type Result struct {
 	RSSSource   string   `json:"rss_source"`
 	// CPU time per measured operation, in microseconds (-1: unknown): the
 	// server's (local servers only, from /proc) and the load tool's own.
-	ServerCPUMicros float64    `json:"server_cpu_us_per_op"`
-	ClientCPUMicros float64    `json:"client_cpu_us_per_op"`
-	hist            *Histogram // measured latencies, for aggregation
+	ServerCPUMicros float64 `json:"server_cpu_us_per_op"`
+	ClientCPUMicros float64 `json:"client_cpu_us_per_op"`
+	// Bracket marks a ping run that --ping-ratio added around the
+	// workloads (not one asked for with --workload).
+	Bracket bool       `json:"bracket,omitempty"`
+	hist    *Histogram // measured latencies, for aggregation
 }
 
 // errLog counts errors and keeps the first few messages.
@@ -257,7 +260,57 @@ type Report struct {
 	Seed        uint64       `json:"seed"`
 	Results     []Result     `json:"results"`
 	Comparisons []Comparison `json:"comparisons,omitempty"`
+	PingRatios  []PingRatio  `json:"ping_ratios,omitempty"`
 	TotalErrors uint64       `json:"total_errors"`
+}
+
+// PingRatio is one workload's throughput against the ping runs around it
+// (--ping-ratio). The machine's speed drifts over a long pass; a ping
+// measured next to each workload keeps the drift out of the ratio.
+type PingRatio struct {
+	Workload   string  `json:"workload"`
+	OpsPerSec  float64 `json:"ops_per_sec"`
+	PingBefore float64 `json:"ping_before"` // 0: none
+	PingAfter  float64 `json:"ping_after"`  // 0: none
+	Ratio      float64 `json:"ratio"`       // OpsPerSec over the mean of the pings there are
+}
+
+// pingRatios pairs every result that is not a bracketing ping with the
+// nearest bracketing pings before and after it, in run order. A result
+// with neither gets no entry.
+func pingRatios(rs []Result) []PingRatio {
+	var out []PingRatio
+	for i, r := range rs {
+		if r.Bracket {
+			continue
+		}
+		pr := PingRatio{Workload: r.Workload, OpsPerSec: r.OpsPerSec}
+		for j := i - 1; j >= 0; j-- {
+			if rs[j].Bracket {
+				pr.PingBefore = rs[j].OpsPerSec
+				break
+			}
+		}
+		for j := i + 1; j < len(rs); j++ {
+			if rs[j].Bracket {
+				pr.PingAfter = rs[j].OpsPerSec
+				break
+			}
+		}
+		var sum, n float64
+		for _, p := range []float64{pr.PingBefore, pr.PingAfter} {
+			if p > 0 {
+				sum += p
+				n++
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		pr.Ratio = r.OpsPerSec / (sum / n)
+		out = append(out, pr)
+	}
+	return out
 }
 
 // Run connects to the configured servers and runs every workload. progress,
@@ -303,6 +356,13 @@ func Run(ctx context.Context, cfg Config, progress func(Result)) (*Report, error
 		}
 	}
 	seed := cfg.Seed
+	bracket := func() {
+		w, _ := lookupWorkload("ping")
+		seed++
+		r := runOnce(ctx, a, w, 1, seed)
+		r.Bracket = true
+		emit(r)
+	}
 	for _, name := range cfg.Workloads {
 		w, err := lookupWorkload(name)
 		if err != nil {
@@ -320,6 +380,12 @@ func Run(ctx context.Context, cfg Config, progress func(Result)) (*Report, error
 					emit(setupFailed(t, name, err))
 				}
 			}
+		}
+		if cfg.PingRatio && ready[0] {
+			if ctx.Err() != nil {
+				return rep, ctx.Err()
+			}
+			bracket()
 		}
 		perTarget := make([][]Result, len(targets))
 		for round := 1; round <= rep.Rounds; round++ {
@@ -339,6 +405,10 @@ func Run(ctx context.Context, cfg Config, progress func(Result)) (*Report, error
 		if len(targets) == 2 && ready[0] && ready[1] {
 			rep.Comparisons = append(rep.Comparisons, compare(name, perTarget[0], perTarget[1]))
 		}
+	}
+	if cfg.PingRatio && ctx.Err() == nil {
+		bracket()
+		rep.PingRatios = pingRatios(rep.Results)
 	}
 	return rep, ctx.Err()
 }
