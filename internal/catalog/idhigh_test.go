@@ -89,6 +89,34 @@ func TestInsertIDBound(t *testing.T) {
 			wantOK("an id under the raised bound", one(10))
 			wantDup("a stored id under the raised bound", one(10))
 
+			// Concurrent clients deliver ascending ids a little out of
+			// order: an id under the largest but above the floor is new
+			// unless it was inserted since.
+			wantOK("a new largest _id", one(40))
+			wantOK("an _id just under it", one(35))
+			wantDup("that _id again", one(35))
+			// A deleted _id is free again though it is remembered.
+			err = c.Write(ctx, storage.UpdateOptions{}, func(w *catalog.Writer) error {
+				raw, err := w.FindID(coll, int32(35))
+				if err != nil {
+					return err
+				}
+				return w.Delete(coll, raw)
+			})
+			wantOK("delete", err)
+			wantOK("a deleted _id", one(35))
+			wantDup("it again", one(35))
+			// More inserts than are remembered: the floor rises past the
+			// first ones, which are then read from storage.
+			for id := int32(1000); id < 1600; id++ {
+				wantOK("a long ascending run", one(id))
+			}
+			wantDup("the run's first _id", one(1000))
+			wantDup("an _id from the run's middle", one(1300))
+			wantDup("the run's last _id", one(1599))
+			wantOK("a free _id under the risen floor", one(999))
+			wantOK("a free _id above the floor", one(1700))
+
 			// A new process starts without bounds and reads them.
 			if err := eng.Close(); err != nil {
 				t.Fatal(err)

@@ -264,11 +264,11 @@ func (w *Writer) Insert(coll *Collection, doc bson.D) error {
 	id := docID(doc)
 	rk := recKey(coll.ID, id)
 	encID := rk[9:]
-	above, err := w.c.idHigh.above(w.txn, coll.ID, rk)
+	absent, err := w.c.idHigh.absent(w.txn, coll.ID, rk)
 	if err != nil {
 		return err
 	}
-	if !above {
+	if !absent {
 		if _, err := w.get(rk); err == nil {
 			return dupKeyError(coll, coll.Indexes[0], []any{id})
 		} else if !errors.Is(err, storage.ErrNotFound) {
@@ -284,7 +284,7 @@ func (w *Writer) Insert(coll *Collection, doc bson.D) error {
 			return err
 		}
 	}
-	w.c.idHigh.raise(coll.ID, rk)
+	w.c.idHigh.add(coll.ID, rk)
 	if err := w.txn.Set(rk, raw); err != nil {
 		return err
 	}
