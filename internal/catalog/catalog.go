@@ -29,7 +29,7 @@ type Catalog struct {
 
 	signals insertSignals    // wakes awaitData cursors (recordid.go)
 	views   map[string]*View // by "db.name" (views.go)
-	idHigh  *idHighs         // record key bounds for inserts (idhigh.go)
+	idHigh  *idHighs         // recently inserted record keys (idhigh.go)
 }
 
 // Open loads the catalog stored in eng.

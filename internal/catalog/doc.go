@@ -7,6 +7,7 @@
 // against the storage.Engine interface.
 //
 // On an engine that is storage.Exclusive, the catalog remembers per
-// collection a key no record key exceeds, so inserts of ascending _ids
-// (driver-generated ObjectIds) skip the duplicate-_id read (idhigh.go).
+// collection the record keys inserted recently above a floor, so inserts
+// of ascending _ids (driver-generated ObjectIds, even slightly out of
+// order) skip the duplicate-_id read (idhigh.go).
 package catalog

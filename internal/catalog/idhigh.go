@@ -38,18 +38,50 @@ type idHighs struct {
 // in ascending order (ascending ids append at the end).
 type recentKeys struct {
 	floor  []byte
-	recent []string
-}
-
-// find returns where rk is or would go in the remembered keys.
-func (rc *recentKeys) find(rk []byte) (int, bool) {
-	return slices.BinarySearchFunc(rc.recent, rk, func(k string, rk []byte) int {
-		return bytes.Compare([]byte(k), rk)
-	})
+	recent [][]byte
 }
 
 // maxRecentKeys bounds the keys remembered per collection (a few KB).
 const maxRecentKeys = 256
+
+// find returns where rk is or would go in the remembered keys, and
+// whether it is there; an rk above all of them (the usual ascending
+// insert) needs no search.
+func (rc *recentKeys) find(rk []byte) (int, bool) {
+	n := len(rc.recent)
+	if n == 0 || bytes.Compare(rk, rc.recent[n-1]) > 0 {
+		return n, false
+	}
+	return slices.BinarySearchFunc(rc.recent, rk, bytes.Compare)
+}
+
+// absent reports whether rk is known not to be stored.
+func (rc *recentKeys) absent(rk []byte) bool {
+	if bytes.Compare(rk, rc.floor) <= 0 {
+		return false
+	}
+	_, seen := rc.find(rk)
+	return !seen
+}
+
+// add remembers rk if it is above the floor (storage answers for the
+// others), raising the floor when the list outgrows maxRecentKeys.
+func (rc *recentKeys) add(rk []byte) {
+	if bytes.Compare(rk, rc.floor) <= 0 {
+		return
+	}
+	i, seen := rc.find(rk)
+	if seen {
+		return
+	}
+	rc.recent = slices.Insert(rc.recent, i, bytes.Clone(rk))
+	if len(rc.recent) <= maxRecentKeys {
+		return
+	}
+	half := len(rc.recent) / 2
+	rc.floor = rc.recent[half-1]
+	rc.recent = slices.Delete(rc.recent, 0, half)
+}
 
 func newIDHighs(eng storage.Engine) *idHighs {
 	x, ok := eng.(storage.Exclusive)
@@ -58,36 +90,29 @@ func newIDHighs(eng storage.Engine) *idHighs {
 
 // absent reports whether rk, a record key of collection id, is known not
 // to be stored, reading the collection's largest key through txn the
-// first time.
+// first time (outside the mutex).
 func (h *idHighs) absent(txn storage.Txn, id uint64, rk []byte) (bool, error) {
 	if !h.enabled {
 		return false, nil
 	}
 	h.mu.Lock()
-	rc, ok := h.colls[id]
+	if rc, ok := h.colls[id]; ok {
+		defer h.mu.Unlock()
+		return rc.absent(rk), nil
+	}
 	h.mu.Unlock()
-	if !ok {
-		hi, err := largestKey(txn, recPrefix(id))
-		if err != nil {
-			return false, err
-		}
-		h.mu.Lock()
-		if rc, ok = h.colls[id]; !ok {
-			rc = &recentKeys{floor: hi}
-			h.colls[id] = rc
-		}
-		h.mu.Unlock()
+	hi, err := largestKey(txn, recPrefix(id))
+	if err != nil {
+		return false, err
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if bytes.Compare(rk, rc.floor) <= 0 {
-		return false, nil
+	rc, ok := h.colls[id]
+	if !ok {
+		rc = &recentKeys{floor: hi}
+		h.colls[id] = rc
 	}
-	if n := len(rc.recent); n == 0 || bytes.Compare(rk, []byte(rc.recent[n-1])) > 0 {
-		return true, nil // above every key: the usual ascending insert
-	}
-	_, seen := rc.find(rk)
-	return !seen, nil
+	return rc.absent(rk), nil
 }
 
 // add records that rk may now be stored.
@@ -97,21 +122,9 @@ func (h *idHighs) add(id uint64, rk []byte) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	rc, ok := h.colls[id]
-	if !ok || bytes.Compare(rk, rc.floor) <= 0 {
-		return // untracked (absent asks storage), or at or under the floor
+	if rc, ok := h.colls[id]; ok {
+		rc.add(rk) // an untracked collection's first absent reads storage
 	}
-	if n := len(rc.recent); n == 0 || bytes.Compare(rk, []byte(rc.recent[n-1])) > 0 {
-		rc.recent = append(rc.recent, string(rk))
-	} else if i, seen := rc.find(rk); !seen {
-		rc.recent = slices.Insert(rc.recent, i, string(rk))
-	}
-	if len(rc.recent) <= maxRecentKeys {
-		return
-	}
-	half := len(rc.recent) / 2
-	rc.floor = []byte(rc.recent[half-1])
-	rc.recent = slices.Delete(rc.recent, 0, half)
 }
 
 // largestKey returns the largest key under prefix, or prefix itself when

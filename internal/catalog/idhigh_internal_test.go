@@ -45,7 +45,7 @@ func TestRecentKeys(t *testing.T) {
 	for _, i := range []int32{40, 38, 39, 37, 41} {
 		h.add(7, key(i))
 	}
-	if !slices.IsSorted(h.colls[7].recent) {
+	if !slices.IsSortedFunc(h.colls[7].recent, bytes.Compare) {
 		t.Errorf("out-of-order adds left the keys unsorted: %x", h.colls[7].recent)
 	}
 	h.add(7, key(39)) // again: no duplicate entry
@@ -61,7 +61,7 @@ func TestRecentKeys(t *testing.T) {
 	if len(rc.recent) > maxRecentKeys {
 		t.Errorf("%d keys remembered, want at most %d", len(rc.recent), maxRecentKeys)
 	}
-	if !slices.IsSorted(rc.recent) {
+	if !slices.IsSortedFunc(rc.recent, bytes.Compare) {
 		t.Errorf("the remembered keys are out of order")
 	}
 	if bytes.Compare(rc.floor, key(100)) <= 0 {

@@ -109,14 +109,14 @@ const (
 	hintNatural
 )
 
-// resolveHint returns the hinted index, or that the hint asks for a
-// collection scan in direction dir.
 // hintNotFound is the error for a hint that names no usable index; it is
 // built only when needed (resolveHint runs for every query).
 func hintNotFound() error {
 	return mongoerr.New(mongoerr.BadValue, "hint provided does not correspond to an existing index")
 }
 
+// resolveHint returns the hinted index, or that the hint asks for a
+// collection scan in direction dir.
 func resolveHint(coll *catalog.Collection, h any) (kind hintKind, ix *catalog.Index, dir int, err error) {
 	switch x := h.(type) {
 	case nil:

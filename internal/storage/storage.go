@@ -101,7 +101,7 @@ type Getter interface {
 // whether this process is the only one that writes the engine's data (an
 // embedded store holding a lock on its directory). The document layer then
 // keeps facts about the stored keys in memory between transactions, such
-// as an upper bound of each collection's record keys. An engine shared by
+// as which record keys each collection has had inserted recently. An engine shared by
 // several processes must not implement it, or must report false.
 type Exclusive interface {
 	Exclusive() bool

@@ -15,12 +15,18 @@ type syncCountFS struct {
 
 func (fs *syncCountFS) Create(name string, c vfs.DiskWriteCategory) (vfs.File, error) {
 	f, err := fs.FS.Create(name, c)
-	return &syncCountFile{File: f, n: &fs.syncs}, err
+	if err != nil {
+		return nil, err
+	}
+	return &syncCountFile{File: f, n: &fs.syncs}, nil
 }
 
 func (fs *syncCountFS) ReuseForWrite(oldname, newname string, c vfs.DiskWriteCategory) (vfs.File, error) {
 	f, err := fs.FS.ReuseForWrite(oldname, newname, c)
-	return &syncCountFile{File: f, n: &fs.syncs}, err
+	if err != nil {
+		return nil, err
+	}
+	return &syncCountFile{File: f, n: &fs.syncs}, nil
 }
 
 type syncCountFile struct {
