@@ -6,12 +6,15 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/cairndb/cairn/internal/bsonutil"
 	"github.com/cairndb/cairn/internal/index"
 	"github.com/cairndb/cairn/internal/mongoerr"
 	"github.com/cairndb/cairn/internal/storage"
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
 )
 
 // MaxDocumentSize is MongoDB's maxBsonObjectSize.
@@ -438,4 +441,52 @@ func (w *Writer) replaceEntries(coll *Collection, oldEntries, newEntries []index
 		}
 	}
 	return w.setEntries(added)
+}
+
+// RawReplaceable reports whether ReplaceRaw can store an update that
+// changes only the given top-level fields: the collection is keyed by _id
+// and no index key or partial filter reads any of them, so every index
+// entry stays as it is.
+func (coll *Collection) RawReplaceable(fields []string) bool {
+	if len(fields) == 0 || coll.meta.RecordIDs {
+		return false
+	}
+	for _, ix := range coll.Indexes {
+		if ix.IsID() {
+			continue
+		}
+		if ix.Partial != nil {
+			return false
+		}
+		for _, p := range ix.fields {
+			top, _, _ := strings.Cut(p, ".")
+			if slices.Contains(fields, top) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// ReplaceRaw stores raw in place of the stored document old (as read in
+// this transaction), for an update that changed only top-level fields for
+// which coll.RawReplaceable holds: raw keeps old's _id, and no index
+// entry changes.
+func (w *Writer) ReplaceRaw(coll *Collection, old bson.Raw, raw []byte) error {
+	if len(raw) > MaxDocumentSize {
+		return mongoerr.Newf(mongoerr.BSONObjectTooLarge, "Resulting document after update is larger than %d", MaxDocumentSize)
+	}
+	idv, err := bsoncore.Document(old).LookupErr("_id")
+	if err != nil {
+		return fmt.Errorf("catalog: stored document has no _id: %w", err)
+	}
+	id, err := bsonutil.DecodeValue(idv)
+	if err != nil {
+		return fmt.Errorf("catalog: decode stored _id: %w", err)
+	}
+	if err := w.txn.Set(recKey(coll.ID, id), raw); err != nil {
+		return err
+	}
+	w.delta(coll.ID).size += int64(len(raw) - len(old))
+	return nil
 }

@@ -2,8 +2,10 @@ package commands
 
 import (
 	"context"
-	"github.com/cairndb/cairn/internal/collation"
+	"fmt"
 	"time"
+
+	"github.com/cairndb/cairn/internal/collation"
 
 	"github.com/cairndb/cairn/internal/bsonutil"
 	"github.com/cairndb/cairn/internal/catalog"
@@ -126,12 +128,34 @@ func runUpdate(w *catalog.Writer, coll *catalog.Collection, s *updateStmt, sort 
 		if !s.multi {
 			q.Limit = 1
 		}
-		docs, err := planner.Matches(w, coll, q)
+		// An update that only sets top-level fields no index reads, on a
+		// collection without a validator, edits the stored bytes (see
+		// update.ApplyRaw) unless the plan had to decode the document.
+		raw := !wantDocs && v == nil && coll.RawReplaceable(s.u.RawFields())
+		var docs []planner.Doc
+		if raw {
+			docs, err = planner.MatchesRaw(w, coll, q)
+		} else {
+			docs, err = planner.Matches(w, coll, q)
+		}
 		if err != nil {
 			return res, err
 		}
 		for _, d := range docs {
 			res.matched++
+			if raw {
+				nraw, modified, err := s.u.ApplyRaw(d.Raw)
+				if err != nil {
+					return res, fmt.Errorf("update: stored document: %w", err)
+				}
+				if modified {
+					if err := w.ReplaceRaw(coll, d.Raw, nraw); err != nil {
+						return res, err
+					}
+					res.modified++
+				}
+				continue
+			}
 			nd, modified, err := s.u.Apply(d.D, &update.ApplyContext{MatchPos: d.MatchPos, Now: now})
 			if err != nil {
 				return res, err

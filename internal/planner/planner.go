@@ -123,6 +123,18 @@ func bottom(n *node) *node {
 // the matching documents, without projection. It is what update, delete and
 // findAndModify use to find their targets.
 func Matches(src Source, coll *catalog.Collection, q *Query) ([]Doc, error) {
+	return matches(src, coll, q, false)
+}
+
+// MatchesRaw is Matches for a caller that may need only the stored bytes:
+// where the plan can skip decoding (an _id equality, an index scan whose
+// bounds are the whole filter), the documents come back with a nil D and
+// MatchPos -1. The caller decodes Raw when it needs D.
+func MatchesRaw(src Source, coll *catalog.Collection, q *Query) ([]Doc, error) {
+	return matches(src, coll, q, true)
+}
+
+func matches(src Source, coll *catalog.Collection, q *Query, rawOnly bool) ([]Doc, error) {
 	qq := *q
 	qq.Projection = nil
 	p, err := prepare(src, coll, &qq, false)
@@ -130,6 +142,9 @@ func Matches(src Source, coll *catalog.Collection, q *Query) ([]Doc, error) {
 		return nil, err
 	}
 	defer p.it.close()
+	if rawOnly {
+		markRawOnly(p.it)
+	}
 	var out []Doc
 	for {
 		d, err := p.it.next()

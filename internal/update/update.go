@@ -57,6 +57,9 @@ type Update struct {
 	filters     map[string]*arrayFilter
 	vars        *expr.Vars
 	pipeline    *aggregate.Pipeline
+	// raw holds the fields ApplyRaw sets (see prepareRaw); nil when the
+	// update needs Apply.
+	raw []rawField
 }
 
 // ApplyContext carries per-document inputs of Apply.
@@ -102,6 +105,7 @@ func Parse(spec any, opts *Options) (*Update, error) {
 			if err := u.parseOperators(s); err != nil {
 				return nil, err
 			}
+			u.prepareRaw()
 		} else {
 			u.kind = Replacement
 			if err := u.parseReplacement(s); err != nil {
