@@ -267,16 +267,8 @@ func (w *Writer) Insert(coll *Collection, doc bson.D) error {
 	id := docID(doc)
 	rk := recKey(coll.ID, id)
 	encID := rk[9:]
-	absent, err := w.c.idHigh.absent(w.txn, coll.ID, rk)
-	if err != nil {
+	if err := w.checkNewID(coll, rk, id); err != nil {
 		return err
-	}
-	if !absent {
-		if _, err := w.get(rk); err == nil {
-			return dupKeyError(coll, coll.Indexes[0], []any{id})
-		} else if !errors.Is(err, storage.ErrNotFound) {
-			return err
-		}
 	}
 	entries, err := w.indexEntries(coll, doc, encID, true)
 	if err != nil {
@@ -441,6 +433,49 @@ func (w *Writer) replaceEntries(coll *Collection, oldEntries, newEntries []index
 		}
 	}
 	return w.setEntries(added)
+}
+
+// checkNewID fails with DuplicateKey if record key rk (of _id id) is taken.
+func (w *Writer) checkNewID(coll *Collection, rk []byte, id any) error {
+	absent, err := w.c.idHigh.absent(w.txn, coll.ID, rk)
+	if err != nil || absent {
+		return err
+	}
+	if _, err := w.get(rk); err == nil {
+		return dupKeyError(coll, coll.Indexes[0], []any{id})
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+// RawInsertable reports whether InsertRaw can store documents in coll:
+// it is keyed by _id and has no index but _id's, so a document's stored
+// form is all there is to write.
+func (coll *Collection) RawInsertable() bool {
+	return !coll.meta.RecordIDs && len(coll.Indexes) == 1 && coll.Indexes[0].IsID()
+}
+
+// InsertRaw stores raw, a document in its stored form whose first field
+// is _id (with the decoded value id), in coll, for which RawInsertable
+// holds. It is Insert without decoding and re-encoding the document; the
+// caller has checked what PrepareInsert checks.
+func (w *Writer) InsertRaw(coll *Collection, raw []byte, id any) error {
+	if len(raw) > MaxDocumentSize {
+		return mongoerr.Newf(mongoerr.BadValue, "object to insert too large. size in bytes: %d, max size: %d", len(raw), MaxDocumentSize)
+	}
+	rk := recKey(coll.ID, id)
+	if err := w.checkNewID(coll, rk, id); err != nil {
+		return err
+	}
+	w.c.idHigh.add(coll.ID, rk)
+	if err := w.txn.Set(rk, raw); err != nil {
+		return err
+	}
+	d := w.delta(coll.ID)
+	d.count++
+	d.size += int64(len(raw))
+	return nil
 }
 
 // RawReplaceable reports whether ReplaceRaw can store an update that

@@ -182,6 +182,15 @@ func docsArg(req *Request, field string) ([]bson.D, error) {
 	}
 	out := make([]bson.D, len(a))
 	for i, e := range a {
+		if raw, isRaw := e.(bson.Raw); isRaw {
+			// A document sequence the server left undecoded (insert).
+			d, err := bsonutil.Decode(raw)
+			if err != nil {
+				return nil, mongoerr.Newf(mongoerr.InvalidBSON, "invalid document in %s.%s: %v", req.Name, field, err)
+			}
+			out[i] = d
+			continue
+		}
 		d, isD := e.(bson.D)
 		if !isD {
 			return nil, mongoerr.Newf(mongoerr.TypeMismatch, "BSON field '%s.%s.%d' is the wrong type '%s', expected type 'object'", req.Name, field, i, bsonutil.TypeName(e))

@@ -27,7 +27,7 @@ func insertCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	if err != nil {
 		return nil, err
 	}
-	docs, err := docsArg(req, "documents")
+	docs, err := insertDocsArg(req)
 	if err != nil {
 		return nil, err
 	}
@@ -55,8 +55,9 @@ func insertCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 		if err != nil {
 			return err
 		}
+		raw := v == nil && coll.RawInsertable()
 		for i, d := range docs {
-			err := insertOne(w, coll, d, v)
+			err := d.insert(w, coll, v, raw)
 			if err == nil {
 				n++
 				continue

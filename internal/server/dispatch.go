@@ -87,11 +87,19 @@ func (c *conn) runMsg(ctx context.Context, m *wire.Msg) bson.D {
 			return errorReply(mongoerr.Newf(codeDuplicateSequenceField,
 				"Duplicate field name in OP_MSG document sequence: %s", seq.Identifier))
 		}
+		// An insert's documents stay undecoded: the insert command stores
+		// those already in their stored form as they are (and decodes
+		// the others).
+		keepRaw := len(body) > 0 && body[0].Key == "insert" && seq.Identifier == "documents"
 		arr := make(bson.A, 0, len(seq.Documents))
 		for _, d := range seq.Documents {
 			if len(d) > wire.MaxBSONObjectSize+16*1024 {
 				return errorReply(mongoerr.Newf(mongoerr.BSONObjectTooLarge,
 					"document of %d bytes in sequence %q exceeds the maximum size", len(d), seq.Identifier))
+			}
+			if keepRaw {
+				arr = append(arr, bson.Raw(d))
+				continue
 			}
 			doc, err := bsonutil.Decode(d)
 			if err != nil {

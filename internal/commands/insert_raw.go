@@ -1,0 +1,164 @@
+package commands
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/cairndb/cairn/internal/bsonutil"
+	"github.com/cairndb/cairn/internal/catalog"
+	"github.com/cairndb/cairn/internal/mongoerr"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/x/bsonx/bsoncore"
+)
+
+// Inserts whose documents arrive as an OP_MSG document sequence get them
+// undecoded (bson.Raw, see server.runMsg). A document that is already in
+// its stored form is stored as sent; any other is decoded and takes the
+// general path (insertOne).
+
+// storedID returns the decoded _id of raw when raw may be stored byte for
+// byte: it is exactly what decoding and re-encoding it would give (what
+// catalog.Insert stores), and it needs nothing of what PrepareInsert and
+// validateStoredFieldNames do. That is, _id comes first and is a scalar
+// that may be an _id; every value, at every depth, is of a type whose
+// encoding decoding keeps (binary subtype 2, regular expressions and the
+// deprecated types are left to the general path); booleans are 0 or 1;
+// array keys are "0", "1", ...; and nesting stays within
+// maxNestingDepth. ok is false when the general path must handle raw.
+func storedID(raw bson.Raw) (id any, ok bool) {
+	if len(raw) < 5 {
+		return nil, false
+	}
+	first, rest, okEl := bsoncore.ReadElement(raw[4:])
+	if !okEl || string(first.KeyBytes()) != "_id" {
+		return nil, false
+	}
+	switch first.Value().Type {
+	case bsoncore.TypeDouble, bsoncore.TypeString, bsoncore.TypeObjectID, bsoncore.TypeBoolean,
+		bsoncore.TypeDateTime, bsoncore.TypeNull, bsoncore.TypeInt32, bsoncore.TypeTimestamp,
+		bsoncore.TypeInt64, bsoncore.TypeDecimal128, bsoncore.TypeMinKey, bsoncore.TypeMaxKey, bsoncore.TypeBinary:
+	default:
+		return nil, false
+	}
+	if !storableValue(first.Value(), 1) {
+		return nil, false
+	}
+	if !storableElems(rest, false, 1) {
+		return nil, false
+	}
+	v, err := bsonutil.DecodeValue(first.Value())
+	if err != nil {
+		return nil, false
+	}
+	return v, true
+}
+
+// storableElems checks the elements of a document or array, given as the
+// bytes from its first element through its terminating zero, whose values
+// are at nesting level.
+func storableElems(elems []byte, array bool, level int) bool {
+	for i := 0; ; i++ {
+		if len(elems) == 0 {
+			return false
+		}
+		if elems[0] == 0 {
+			return len(elems) == 1
+		}
+		el, rest, ok := bsoncore.ReadElement(elems)
+		if !ok {
+			return false
+		}
+		if array {
+			var buf [20]byte
+			if string(el.KeyBytes()) != string(strconv.AppendInt(buf[:0], int64(i), 10)) {
+				return false
+			}
+		}
+		if !storableValue(el.Value(), level) {
+			return false
+		}
+		elems = rest
+	}
+}
+
+// storableValue checks one value at nesting level (a top-level field's
+// value is at level 1).
+func storableValue(v bsoncore.Value, level int) bool {
+	switch v.Type {
+	case bsoncore.TypeDouble, bsoncore.TypeString, bsoncore.TypeObjectID, bsoncore.TypeDateTime,
+		bsoncore.TypeNull, bsoncore.TypeInt32, bsoncore.TypeTimestamp, bsoncore.TypeInt64,
+		bsoncore.TypeDecimal128, bsoncore.TypeMinKey, bsoncore.TypeMaxKey:
+		return true
+	case bsoncore.TypeBoolean:
+		return len(v.Data) == 1 && v.Data[0] <= 1
+	case bsoncore.TypeBinary:
+		return len(v.Data) >= 5 && v.Data[4] != 0x02
+	case bsoncore.TypeEmbeddedDocument, bsoncore.TypeArray:
+		// A value at level n is a document nested n+1 deep.
+		if level+1 > maxNestingDepth || len(v.Data) < 5 {
+			return false
+		}
+		return storableElems(v.Data[4:], v.Type == bsoncore.TypeArray, level+1)
+	}
+	return false
+}
+
+// insertDoc is one document of an insert: decoded (d), or as sent in a
+// document sequence and storable as it is (raw, with its decoded _id).
+type insertDoc struct {
+	d   bson.D
+	raw bson.Raw
+	id  any
+}
+
+// insert stores the document; raw says whether the collection takes
+// documents in their stored form (no validator, catalog.RawInsertable).
+func (x insertDoc) insert(w *catalog.Writer, coll *catalog.Collection, v *docValidator, raw bool) error {
+	d := x.d
+	if x.raw != nil {
+		if raw {
+			return w.InsertRaw(coll, x.raw, x.id)
+		}
+		var err error
+		if d, err = bsonutil.Decode(x.raw); err != nil {
+			return fmt.Errorf("insert: decode document: %w", err)
+		}
+	}
+	return insertOne(w, coll, d, v)
+}
+
+// insertDocsArg reads the insert's documents. Those the server left
+// undecoded stay so when storedID allows it and are decoded otherwise (a
+// document that does not decode fails the command, as a decoded sequence
+// would).
+func insertDocsArg(req *Request) ([]insertDoc, error) {
+	const field = "documents"
+	v, ok := req.Arg(field)
+	if !ok {
+		return nil, mongoerr.Newf(mongoerr.Code(40414), "BSON field '%s.%s' is missing but a required field", req.Name, field)
+	}
+	a, isA := v.(bson.A)
+	if !isA {
+		return nil, fieldErr(req.Name, field, "array", v)
+	}
+	out := make([]insertDoc, len(a))
+	for i, e := range a {
+		switch x := e.(type) {
+		case bson.Raw:
+			if id, ok := storedID(x); ok {
+				out[i].raw, out[i].id = x, id
+				continue
+			}
+			d, err := bsonutil.Decode(x)
+			if err != nil {
+				return nil, mongoerr.Newf(mongoerr.InvalidBSON, "invalid document in sequence %q: %v", field, err)
+			}
+			out[i].d = d
+		case bson.D:
+			out[i].d = x
+		default:
+			return nil, mongoerr.Newf(mongoerr.TypeMismatch, "BSON field '%s.%s.%d' is the wrong type '%s', expected type 'object'", req.Name, field, i, bsonutil.TypeName(e))
+		}
+	}
+	return out, nil
+}
