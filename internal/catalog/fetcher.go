@@ -14,7 +14,7 @@ import (
 type pointReads struct {
 	r    storage.Reader
 	g    storage.Getter // made at the second read; nil before, or if r cannot
-	used bool           // a key was read
+	used bool           // a key was read (or many are expected: see Fetcher.ExpectMany)
 }
 
 func (p *pointReads) get(key []byte) ([]byte, error) {
@@ -64,6 +64,11 @@ func newFetcher(r storage.Reader, coll *Collection) (*Fetcher, error) {
 	p := recPrefix(coll.ID)
 	return &Fetcher{reads: pointReads{r: r}, key: p, n: len(p)}, nil
 }
+
+// ExpectMany tells f, before its first Fetch, that it will likely read
+// several records: it then reads every one, the first too, through the
+// engine's cursor (a plain Get first would be one lookup more).
+func (f *Fetcher) ExpectMany() { f.reads.used = true }
 
 // NewFetcher returns a Fetcher over the snapshot. Close it when done.
 func (s *Snap) NewFetcher(coll *Collection) (*Fetcher, error) { return newFetcher(s.s, coll) }

@@ -325,6 +325,9 @@ func (f *fetchIter) fetch(e entry) (bson.Raw, error) {
 			if err != nil {
 				return nil, err
 			}
+			if scansRange(f.n.child()) {
+				fr.ExpectMany()
+			}
 			f.f = fr
 		}
 	}
@@ -332,6 +335,24 @@ func (f *fetchIter) fetch(e entry) (bson.Raw, error) {
 		return f.f.Fetch(e.id)
 	}
 	return f.x.src.FetchEncoded(f.x.coll, e.id)
+}
+
+// scansRange reports whether n is an index scan whose bounds hold
+// something other than one point, so that it likely yields several
+// entries.
+func scansRange(n *node) bool {
+	if n == nil || n.stage != stageIXScan || n.bounds == nil {
+		return false
+	}
+	if n.bounds.minMax {
+		return true
+	}
+	for _, ivs := range n.bounds.ivs {
+		if len(ivs) != 1 || !ivs[0].isPoint() {
+			return true
+		}
+	}
+	return false
 }
 
 func (f *fetchIter) next() (Doc, error) {
