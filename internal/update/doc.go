@@ -10,6 +10,11 @@
 // names numerically; new fields are appended, existing ones replaced in
 // place.
 //
+// Updates made only of $set modifiers of top-level fields to scalars can
+// also run on the stored bytes: RawFields names the fields (nil for any
+// other update) and ApplyRaw edits an encoded document in place, giving
+// the bytes Apply's result would encode to, without decoding it.
+//
 // $pull conditions and arrayFilters are evaluated with the query package by
 // wrapping the array element in a one-field document. Pipeline-style updates
 // (an array of $set/$addFields/$project/$unset/$replaceRoot/$replaceWith
