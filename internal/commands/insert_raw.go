@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strconv"
 
@@ -26,7 +27,7 @@ import (
 // array keys are "0", "1", ...; and nesting stays within
 // maxNestingDepth. ok is false when the general path must handle raw.
 func storedID(raw bson.Raw) (id any, ok bool) {
-	if len(raw) < 5 {
+	if len(raw) < 5 || int(binary.LittleEndian.Uint32(raw)) != len(raw) {
 		return nil, false
 	}
 	first, rest, okEl := bsoncore.ReadElement(raw[4:])
@@ -84,18 +85,29 @@ func storableElems(elems []byte, array bool, level int) bool {
 // storableValue checks one value at nesting level (a top-level field's
 // value is at level 1).
 func storableValue(v bsoncore.Value, level int) bool {
+	// Lengths are checked as the decoder checks them: ReadElement trusts
+	// length prefixes and terminators.
+	prefix := func() int {
+		if len(v.Data) < 4 {
+			return -1
+		}
+		return int(int32(binary.LittleEndian.Uint32(v.Data)))
+	}
 	switch v.Type {
-	case bsoncore.TypeDouble, bsoncore.TypeString, bsoncore.TypeObjectID, bsoncore.TypeDateTime,
+	case bsoncore.TypeDouble, bsoncore.TypeObjectID, bsoncore.TypeDateTime,
 		bsoncore.TypeNull, bsoncore.TypeInt32, bsoncore.TypeTimestamp, bsoncore.TypeInt64,
 		bsoncore.TypeDecimal128, bsoncore.TypeMinKey, bsoncore.TypeMaxKey:
 		return true
+	case bsoncore.TypeString:
+		n := prefix()
+		return n >= 1 && n == len(v.Data)-4 && v.Data[len(v.Data)-1] == 0
 	case bsoncore.TypeBoolean:
 		return len(v.Data) == 1 && v.Data[0] <= 1
 	case bsoncore.TypeBinary:
-		return len(v.Data) >= 5 && v.Data[4] != 0x02
+		return len(v.Data) >= 5 && prefix() == len(v.Data)-5 && v.Data[4] != 0x02
 	case bsoncore.TypeEmbeddedDocument, bsoncore.TypeArray:
 		// A value at level n is a document nested n+1 deep.
-		if level+1 > maxNestingDepth || len(v.Data) < 5 {
+		if level+1 > maxNestingDepth || len(v.Data) < 5 || prefix() != len(v.Data) {
 			return false
 		}
 		return storableElems(v.Data[4:], v.Type == bsoncore.TypeArray, level+1)

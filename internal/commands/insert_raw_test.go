@@ -172,3 +172,45 @@ func TestStoredIDMatchesDecodePath(t *testing.T) {
 		t.Fatalf("taken %d, refused %d: the generator no longer covers both", taken, refused)
 	}
 }
+
+// FuzzStoredID: whatever valid document storedID takes, the general
+// insert path would store byte for byte the same, with the same _id.
+func FuzzStoredID(f *testing.F) {
+	for _, d := range []bson.D{
+		{{Key: "_id", Value: int32(1)}, {Key: "a", Value: bson.A{"x", bson.D{{Key: "b", Value: true}}}}},
+		{{Key: "_id", Value: bson.NewObjectID()}, {Key: "s", Value: "str"}, {Key: "f", Value: 1.5}},
+		{{Key: "a", Value: 1}, {Key: "_id", Value: "x"}},
+	} {
+		raw, _ := bson.Marshal(d)
+		f.Add(raw)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if bsoncore.Document(raw).Validate() != nil {
+			return
+		}
+		id, ok := storedID(raw)
+		if !ok {
+			return
+		}
+		d, err := bsonutil.Decode(raw)
+		if err != nil {
+			t.Fatalf("taken but does not decode: %v", err)
+		}
+		if err := validateStoredFieldNames(d); err != nil {
+			t.Fatalf("taken but the general path refuses it: %v", err)
+		}
+		prepared, err := catalog.PrepareInsert(d)
+		if err != nil {
+			t.Fatalf("taken but PrepareInsert refuses it: %v", err)
+		}
+		again, err := bsonutil.Marshal(prepared)
+		if err != nil || !bytes.Equal(again, raw) {
+			t.Fatalf("taken, but the general path would store other bytes (%v):\nsent   %x\nstored %x", err, raw, again)
+		}
+		a, _ := bsonutil.Marshal(bson.D{{Key: "v", Value: id}})
+		b, _ := bsonutil.Marshal(bson.D{{Key: "v", Value: prepared[0].Value}})
+		if !bytes.Equal(a, b) {
+			t.Fatalf("_id %v, want %v", id, prepared[0].Value)
+		}
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cairndb/cairn/internal/bsonutil"
 	"github.com/cairndb/cairn/internal/expr"
 	"github.com/cairndb/cairn/internal/mongoerr"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -15,7 +16,8 @@ import (
 // Extended JSON) and applies it to a document, as an update and as an
 // upsert insert. Failures must be *mongoerr.Error values; nothing may
 // panic; the input document must not be modified; a successful result
-// must encode as BSON, keep the document's _id and be reproducible.
+// must encode as BSON, keep the document's _id and be reproducible, and
+// an update ApplyRaw takes must give the same bytes through it.
 // Seeds are in testdata/fuzz/FuzzUpdateApply (drawn from testdata/*.json).
 func FuzzUpdateApply(f *testing.F) {
 	for _, s := range [][2]string{
@@ -27,6 +29,7 @@ func FuzzUpdateApply(f *testing.F) {
 		{`{"u": {"x": 1}}`, `{"_id": 1, "a": 1}`},
 		{`{"u": {"$bit": {"a": {"xor": 5}}, "$min": {"m": -1}, "$mul": {"p": 1.5}}}`, `{"_id": 1, "a": 3}`},
 		{`{"u": {"$pull": {"a": {"$gte": 2}}, "$addToSet": {"s": {"$each": [1, 1]}}}}`, `{"_id": 1, "a": [1, 2, 3]}`},
+		{`{"u": {"$set": {"b": "x", "a": 1, "n": null}}}`, `{"_id": 1, "a": 1, "c": [1], "a": 2}`},
 	} {
 		f.Add(s[0], s[1])
 	}
@@ -67,7 +70,7 @@ func FuzzUpdateApply(f *testing.F) {
 		}
 		for _, inserting := range []bool{false, true} {
 			ac := &ApplyContext{MatchPos: -1, Inserting: inserting, Now: bson.DateTime(1700000000000)}
-			out, _, err := up.Apply(d, ac)
+			out, changed, err := up.Apply(d, ac)
 			after, _ := bson.Marshal(d)
 			if !bytes.Equal(before, after) {
 				t.Fatalf("Apply modified its input:\nbefore %v\nafter  %v", bson.Raw(before), bson.Raw(after))
@@ -89,6 +92,18 @@ func FuzzUpdateApply(f *testing.F) {
 			if id, ok := fuzzLookup(d, "_id"); ok {
 				if nid, ok := fuzzLookup(out, "_id"); !ok || !fuzzSame(id, nid) {
 					t.Fatalf("_id changed from %v to %v without an error", id, nid)
+				}
+			}
+			if !inserting && up.RawFields() != nil {
+				// The stored-bytes path must give the same document.
+				stored, err := bsonutil.Marshal(d)
+				if err == nil {
+					got, gotChanged, err := up.ApplyRaw(stored)
+					want, _ := bsonutil.Marshal(out)
+					if err != nil || gotChanged != changed || !bytes.Equal(got, want) {
+						t.Fatalf("ApplyRaw differs from Apply on %v:\nApplyRaw %v (changed %v, err %v)\nApply    %v (changed %v)",
+							bson.Raw(stored), bson.Raw(got), gotChanged, err, bson.Raw(want), changed)
+					}
 				}
 			}
 			if strings.Contains(spec, "$rand") {
