@@ -332,3 +332,27 @@ func TestRawPartialMessageTimesOut(t *testing.T) {
 	c.send(frame[:wire.HeaderLen+3]) // header and a few bytes, then stall
 	c.expectClosed()
 }
+
+// TestRawInsertSequenceUndecodable: an insert's document sequence holding
+// a document that passes the wire checks but does not decode (a string
+// whose last byte is not NUL) fails the command with InvalidBSON and
+// stores nothing, although inserts keep sequence documents undecoded.
+func TestRawInsertSequenceUndecodable(t *testing.T) {
+	uri, _ := servertest.Start(t)
+	c := dialRaw(t, uri)
+	good, _ := bson.Marshal(bson.D{{Key: "_id", Value: int32(1)}, {Key: "s", Value: "ok"}})
+	bad, _ := bson.Marshal(bson.D{{Key: "_id", Value: int32(2)}, {Key: "s", Value: "abc"}})
+	bad[len(bad)-2] = 'x' // the string's NUL
+	if err := bsoncore.Document(bad).Validate(); err != nil {
+		t.Skipf("bsoncore.Validate now refuses the document (%v); the wire reader rejects it first", err)
+	}
+	id := c.msg(0, bson.D{{Key: "insert", Value: "c"}, {Key: "$db", Value: "rawins"}},
+		wire.Sequence{Identifier: "documents", Documents: []bsoncore.Document{good, bad}})
+	if out := c.reply(id); get(out, "ok") != 0.0 || get(out, "codeName") != "InvalidBSON" {
+		t.Fatalf("insert with an undecodable document: %v, want an InvalidBSON command error", out)
+	}
+	id = c.msg(0, bson.D{{Key: "count", Value: "c"}, {Key: "$db", Value: "rawins"}})
+	if out := c.reply(id); get(out, "n") != int32(0) {
+		t.Fatalf("count after the failed insert: %v, want n: 0", out)
+	}
+}
