@@ -170,8 +170,8 @@ func parseCollationValue(cmd, field string, v any) (*collation.Collation, error)
 	return collation.Parse(d)
 }
 
-// docsArg reads an array-of-documents argument.
-func docsArg(req *Request, field string) ([]bson.D, error) {
+// arrayArg reads a required array argument.
+func arrayArg(req *Request, field string) (bson.A, error) {
 	v, ok := req.Arg(field)
 	if !ok {
 		return nil, mongoerr.Newf(mongoerr.Code(40414), "BSON field '%s.%s' is missing but a required field", req.Name, field)
@@ -180,24 +180,28 @@ func docsArg(req *Request, field string) ([]bson.D, error) {
 	if !isA {
 		return nil, fieldErr(req.Name, field, "array", v)
 	}
+	return a, nil
+}
+
+// docsArg reads an array-of-documents argument.
+func docsArg(req *Request, field string) ([]bson.D, error) {
+	a, err := arrayArg(req, field)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]bson.D, len(a))
 	for i, e := range a {
-		if raw, isRaw := e.(bson.Raw); isRaw {
-			// A document sequence the server left undecoded (insert).
-			d, err := bsonutil.Decode(raw)
-			if err != nil {
-				return nil, mongoerr.Newf(mongoerr.InvalidBSON, "invalid document in %s.%s: %v", req.Name, field, err)
-			}
-			out[i] = d
-			continue
-		}
 		d, isD := e.(bson.D)
 		if !isD {
-			return nil, mongoerr.Newf(mongoerr.TypeMismatch, "BSON field '%s.%s.%d' is the wrong type '%s', expected type 'object'", req.Name, field, i, bsonutil.TypeName(e))
+			return nil, docTypeErr(req, field, i, e)
 		}
 		out[i] = d
 	}
 	return out, nil
+}
+
+func docTypeErr(req *Request, field string, i int, v any) error {
+	return mongoerr.Newf(mongoerr.TypeMismatch, "BSON field '%s.%s.%d' is the wrong type '%s', expected type 'object'", req.Name, field, i, bsonutil.TypeName(v))
 }
 
 // writeErrorDoc renders a per-document write error.

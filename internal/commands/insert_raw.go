@@ -145,13 +145,9 @@ func (x insertDoc) insert(w *catalog.Writer, coll *catalog.Collection, v *docVal
 // would).
 func insertDocsArg(req *Request) ([]insertDoc, error) {
 	const field = "documents"
-	v, ok := req.Arg(field)
-	if !ok {
-		return nil, mongoerr.Newf(mongoerr.Code(40414), "BSON field '%s.%s' is missing but a required field", req.Name, field)
-	}
-	a, isA := v.(bson.A)
-	if !isA {
-		return nil, fieldErr(req.Name, field, "array", v)
+	a, err := arrayArg(req, field)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]insertDoc, len(a))
 	for i, e := range a {
@@ -169,7 +165,7 @@ func insertDocsArg(req *Request) ([]insertDoc, error) {
 		case bson.D:
 			out[i].d = x
 		default:
-			return nil, mongoerr.Newf(mongoerr.TypeMismatch, "BSON field '%s.%s.%d' is the wrong type '%s', expected type 'object'", req.Name, field, i, bsonutil.TypeName(e))
+			return nil, docTypeErr(req, field, i, e)
 		}
 	}
 	return out, nil
