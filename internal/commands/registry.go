@@ -15,7 +15,9 @@ type Request struct {
 	Name string
 	// Body is the command document. OP_MSG kind-1 document sequences are
 	// appended to it as arrays under their identifiers (for example
-	// "documents" for insert).
+	// "documents" for insert). Their documents are decoded (bson.D),
+	// except an insert's "documents", which stay as sent (bson.Raw; see
+	// insert_raw.go).
 	Body bson.D
 	// Conn describes the client connection.
 	Conn *Conn
