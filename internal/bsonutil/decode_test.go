@@ -134,28 +134,13 @@ func BenchmarkDecode(b *testing.B) {
 // the value as elements; Decode refuses it, so the fuzz target does not
 // compare the two there.
 func hasBadOldBinary(doc []byte) bool {
-	elems, err := bsoncore.Document(doc).Elements()
-	if err != nil {
-		return false
-	}
-	for _, e := range elems {
-		v := e.Value()
-		switch v.Type {
-		case bsoncore.TypeBinary:
-			if _, _, ok := readBinary(v.Data); !ok {
-				return true
-			}
-		case bsoncore.TypeEmbeddedDocument, bsoncore.TypeArray:
-			if hasBadOldBinary(v.Data) {
-				return true
-			}
-		case bsoncore.TypeCodeWithScope:
-			if _, scope, ok := v.CodeWithScopeOK(); ok && hasBadOldBinary(scope) {
-				return true
-			}
+	return someValue(doc, func(v bsoncore.Value) bool {
+		if v.Type != bsoncore.TypeBinary {
+			return false
 		}
-	}
-	return false
+		_, _, ok := readBinary(v.Data)
+		return !ok
+	})
 }
 
 // hasUnterminatedString reports whether doc holds a string (also a
@@ -164,26 +149,37 @@ func hasBadOldBinary(doc []byte) bool {
 // refuses such a value; bson.Unmarshal reads code with scope's code
 // without checking it, so the fuzz target does not compare the two there.
 func hasUnterminatedString(doc []byte) bool {
+	return someValue(doc, func(v bsoncore.Value) bool {
+		switch v.Type {
+		case bsoncore.TypeString, bsoncore.TypeSymbol, bsoncore.TypeJavaScript, bsoncore.TypeDBPointer:
+			return !strTerminated(v.Data)
+		case bsoncore.TypeCodeWithScope:
+			return len(v.Data) <= 4 || !strTerminated(v.Data[4:])
+		}
+		return false
+	})
+}
+
+// someValue reports whether pred holds for a value anywhere in doc: its
+// elements' values and, recursively, those of embedded documents, arrays
+// and code with scope's scope.
+func someValue(doc []byte, pred func(bsoncore.Value) bool) bool {
 	elems, err := bsoncore.Document(doc).Elements()
 	if err != nil {
 		return false
 	}
 	for _, e := range elems {
 		v := e.Value()
+		if pred(v) {
+			return true
+		}
 		switch v.Type {
-		case bsoncore.TypeString, bsoncore.TypeSymbol, bsoncore.TypeJavaScript, bsoncore.TypeDBPointer:
-			if !strTerminated(v.Data) {
-				return true
-			}
 		case bsoncore.TypeEmbeddedDocument, bsoncore.TypeArray:
-			if hasUnterminatedString(v.Data) {
+			if someValue(v.Data, pred) {
 				return true
 			}
 		case bsoncore.TypeCodeWithScope:
-			if len(v.Data) <= 4 || !strTerminated(v.Data[4:]) {
-				return true
-			}
-			if _, scope, ok := v.CodeWithScopeOK(); ok && hasUnterminatedString(scope) {
+			if _, scope, ok := v.CodeWithScopeOK(); ok && someValue(scope, pred) {
 				return true
 			}
 		}
