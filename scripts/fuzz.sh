@@ -23,6 +23,7 @@ TARGETS=(
   "./internal/expr FuzzExprEval"
   "./internal/crashtest FuzzDispatch"
   "./internal/bsonutil FuzzDecode"
+  "./internal/commands FuzzStoredID"
 )
 failed=()
 start=$(date +%s)
