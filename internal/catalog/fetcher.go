@@ -14,11 +14,12 @@ import (
 type pointReads struct {
 	r    storage.Reader
 	g    storage.Getter // made at the second read; nil before, or if r cannot
-	used bool           // a key was read (or many are expected: see Fetcher.ExpectMany)
+	used bool           // a key was read
+	many bool           // many reads are expected: the first uses g too (Fetcher.ExpectMany)
 }
 
 func (p *pointReads) get(key []byte) ([]byte, error) {
-	if p.g == nil && p.used {
+	if p.g == nil && (p.used || p.many) {
 		if pr, ok := p.r.(storage.PointReader); ok {
 			g, err := pr.NewGetter()
 			if err != nil {
@@ -68,7 +69,7 @@ func newFetcher(r storage.Reader, coll *Collection) (*Fetcher, error) {
 // ExpectMany tells f, before its first Fetch, that it will likely read
 // several records: it then reads every one, the first too, through the
 // engine's cursor (a plain Get first would be one lookup more).
-func (f *Fetcher) ExpectMany() { f.reads.used = true }
+func (f *Fetcher) ExpectMany() { f.reads.many = true }
 
 // NewFetcher returns a Fetcher over the snapshot. Close it when done.
 func (s *Snap) NewFetcher(coll *Collection) (*Fetcher, error) { return newFetcher(s.s, coll) }

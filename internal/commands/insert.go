@@ -9,7 +9,8 @@ import (
 )
 
 func init() {
-	Register(&Command{Name: "insert", Help: "insert documents", Handler: insertCmd})
+	// Documents already in stored form are stored as sent (insert_raw.go).
+	Register(&Command{Name: "insert", Help: "insert documents", RawSequence: "documents", Handler: insertCmd})
 }
 
 func insertCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {

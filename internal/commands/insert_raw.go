@@ -27,31 +27,23 @@ import (
 // array keys are "0", "1", ...; and nesting stays within
 // maxNestingDepth. ok is false when the general path must handle raw.
 func storedID(raw bson.Raw) (id any, ok bool) {
-	if len(raw) < 5 || int(binary.LittleEndian.Uint32(raw)) != len(raw) {
+	if !storableValue(bsoncore.Value{Type: bsoncore.TypeEmbeddedDocument, Data: raw}, 0) {
 		return nil, false
 	}
-	first, rest, okEl := bsoncore.ReadElement(raw[4:])
-	if !okEl || string(first.KeyBytes()) != "_id" {
+	first, _, ok := bsoncore.ReadElement(raw[4:])
+	if !ok || string(first.KeyBytes()) != "_id" {
 		return nil, false
 	}
-	switch first.Value().Type {
-	case bsoncore.TypeDouble, bsoncore.TypeString, bsoncore.TypeObjectID, bsoncore.TypeBoolean,
-		bsoncore.TypeDateTime, bsoncore.TypeNull, bsoncore.TypeInt32, bsoncore.TypeTimestamp,
-		bsoncore.TypeInt64, bsoncore.TypeDecimal128, bsoncore.TypeMinKey, bsoncore.TypeMaxKey, bsoncore.TypeBinary:
-	default:
+	// Every storable type may be an _id but documents (whose fields
+	// PrepareInsert checks) and arrays (which it refuses).
+	v := first.Value()
+	if v.Type == bsoncore.TypeEmbeddedDocument || v.Type == bsoncore.TypeArray {
 		return nil, false
 	}
-	if !storableValue(first.Value(), 1) {
-		return nil, false
+	if id, err := bsonutil.DecodeValue(v); err == nil {
+		return id, true
 	}
-	if !storableElems(rest, false, 1) {
-		return nil, false
-	}
-	v, err := bsonutil.DecodeValue(first.Value())
-	if err != nil {
-		return nil, false
-	}
-	return v, true
+	return nil, false
 }
 
 // storableElems checks the elements of a document or array, given as the

@@ -16,8 +16,7 @@ type Request struct {
 	// Body is the command document. OP_MSG kind-1 document sequences are
 	// appended to it as arrays under their identifiers (for example
 	// "documents" for insert). Their documents are decoded (bson.D),
-	// except an insert's "documents", which stay as sent (bson.Raw; see
-	// insert_raw.go).
+	// except in the command's RawSequence, which stay as sent (bson.Raw).
 	Body bson.D
 	// Conn describes the client connection.
 	Conn *Conn
@@ -56,7 +55,10 @@ type Command struct {
 	AdminOnly bool
 	// TestOnly commands exist only with --enable-test-commands.
 	TestOnly bool
-	Handler  Handler
+	// RawSequence names the OP_MSG document sequence whose documents the
+	// handler takes undecoded (bson.Raw elements); empty for none.
+	RawSequence string
+	Handler     Handler
 }
 
 var registry = map[string]*Command{}

@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cairndb/cairn/internal/collation"
-
 	"github.com/cairndb/cairn/internal/bsonutil"
 	"github.com/cairndb/cairn/internal/catalog"
+	"github.com/cairndb/cairn/internal/collation"
 	"github.com/cairndb/cairn/internal/expr"
 	"github.com/cairndb/cairn/internal/mongoerr"
 	"github.com/cairndb/cairn/internal/planner"

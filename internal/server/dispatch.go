@@ -82,15 +82,18 @@ func (c *conn) runMsg(ctx context.Context, m *wire.Msg) bson.D {
 	if err != nil {
 		return errorReply(mongoerr.Newf(mongoerr.InvalidBSON, "invalid command document: %v", err))
 	}
+	var rawSeq string // the sequence the command takes undecoded
+	if len(m.Sequences) > 0 && len(body) > 0 {
+		if cmd, ok := commands.Lookup(body[0].Key); ok {
+			rawSeq = cmd.RawSequence
+		}
+	}
 	for _, seq := range m.Sequences {
 		if hasKey(body, seq.Identifier) {
 			return errorReply(mongoerr.Newf(codeDuplicateSequenceField,
 				"Duplicate field name in OP_MSG document sequence: %s", seq.Identifier))
 		}
-		// An insert's documents stay undecoded: the insert command stores
-		// those already in their stored form as they are (and decodes
-		// the others).
-		keepRaw := len(body) > 0 && body[0].Key == "insert" && seq.Identifier == "documents"
+		keepRaw := rawSeq != "" && seq.Identifier == rawSeq
 		arr := make(bson.A, 0, len(seq.Documents))
 		for _, d := range seq.Documents {
 			if len(d) > wire.MaxBSONObjectSize+16*1024 {

@@ -2,6 +2,7 @@ package update
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -38,39 +39,31 @@ func (u *Update) prepareRaw() {
 		if !ok {
 			return
 		}
-		switch set.v.(type) {
-		case string, int32, int64, float64, bool, nil, bson.Null, bson.ObjectID, bson.DateTime:
-		default:
-			return
-		}
 		f := rawField{name: name, typ: bsoncore.TypeNull}
 		switch set.v.(type) {
 		case nil, bson.Null:
-		default:
+		case string, int32, int64, float64, bool, bson.ObjectID, bson.DateTime:
 			t, val, err := bson.MarshalValue(set.v)
 			if err != nil {
 				return
 			}
 			f.typ, f.val = bsoncore.Type(t), val
+		default:
+			return
 		}
 		fields = append(fields, f)
 	}
 	u.raw = fields
+	u.rawNames = make([]string, len(fields))
+	for i, f := range fields {
+		u.rawNames[i] = f.name
+	}
 }
 
 // RawFields returns the top-level fields the update sets when ApplyRaw
 // can apply it, and nil when it cannot (the caller then decodes the
-// document and uses Apply).
-func (u *Update) RawFields() []string {
-	if u.raw == nil {
-		return nil
-	}
-	names := make([]string, len(u.raw))
-	for i, f := range u.raw {
-		names[i] = f.name
-	}
-	return names
-}
+// document and uses Apply). The slice belongs to the update.
+func (u *Update) RawFields() []string { return u.rawNames }
 
 // ApplyRaw applies an update for which RawFields is not nil to the
 // encoded document old, giving the same document Apply would give for
@@ -79,13 +72,14 @@ func (u *Update) RawFields() []string {
 // update's order. changed is false when every field already holds an
 // identical value (the document is then returned unchanged).
 func (u *Update) ApplyRaw(old bson.Raw) (doc []byte, changed bool, err error) {
-	found := make([]int, len(u.raw)) // element offsets in old; 0 means absent
-	ends := make([]int, len(u.raw))
-	if len(old) < 5 || int(int32(uint32(old[0])|uint32(old[1])<<8|uint32(old[2])<<16|uint32(old[3])<<24)) != len(old) || old[len(old)-1] != 0 {
+	if len(old) < 5 || int(binary.LittleEndian.Uint32(old)) != len(old) || old[len(old)-1] != 0 {
 		return nil, false, bsoncore.NewInsufficientBytesError(old, old)
 	}
-	off := 4
-	for off < len(old)-1 {
+	// at[i] is where u.raw[i]'s first occurrence lies in old; start 0
+	// means the field is absent (no element starts before offset 4).
+	type span struct{ start, end int }
+	at := make([]span, len(u.raw))
+	for off := 4; off < len(old)-1; {
 		el, rest, ok := bsoncore.ReadElement(old[off:])
 		if !ok {
 			return nil, false, bsoncore.NewInsufficientBytesError(old, old[off:])
@@ -93,55 +87,44 @@ func (u *Update) ApplyRaw(old bson.Raw) (doc []byte, changed bool, err error) {
 		end := len(old) - len(rest)
 		key := el.KeyBytes()
 		for i, f := range u.raw {
-			if found[i] == 0 && f.name == string(key) {
-				found[i], ends[i] = off, end
+			if at[i].start == 0 && f.name == string(key) {
+				at[i] = span{off, end}
 				v := el.Value()
-				if v.Type != f.typ || !bytes.Equal(v.Data, f.val) {
-					changed = true
-				}
+				changed = changed || v.Type != f.typ || !bytes.Equal(v.Data, f.val)
 				break
 			}
 		}
 		off = end
 	}
-	for i := range u.raw {
-		if found[i] == 0 {
-			changed = true
-		}
+	size := len(old)
+	for i, f := range u.raw {
+		size += 1 + len(f.name) + 1 + len(f.val) - (at[i].end - at[i].start)
+		changed = changed || at[i].start == 0
 	}
 	if !changed {
 		return old, false, nil
-	}
-	size := len(old)
-	for i, f := range u.raw {
-		n := 1 + len(f.name) + 1 + len(f.val)
-		if found[i] != 0 {
-			size += n - (ends[i] - found[i])
-		} else {
-			size += n
-		}
 	}
 	out := make([]byte, 0, size)
 	out = bsoncore.AppendInt32(out, int32(size))
 	prev := 4
 	for {
 		// Copy up to the next replaced element, then write its new value.
-		next, which := -1, -1
+		which := -1
 		for i := range u.raw {
-			if found[i] >= prev && (next < 0 || found[i] < next) {
-				next, which = found[i], i
+			if at[i].start >= prev && (which < 0 || at[i].start < at[which].start) {
+				which = i
 			}
 		}
-		if next < 0 {
+		if which < 0 {
 			break
 		}
-		out = append(out, old[prev:next]...)
+		out = append(out, old[prev:at[which].start]...)
 		out = appendRawField(out, u.raw[which])
-		prev = ends[which]
+		prev = at[which].end
 	}
 	out = append(out, old[prev:len(old)-1]...)
 	for i, f := range u.raw {
-		if found[i] == 0 {
+		if at[i].start == 0 {
 			out = appendRawField(out, f)
 		}
 	}

@@ -57,9 +57,10 @@ type Update struct {
 	filters     map[string]*arrayFilter
 	vars        *expr.Vars
 	pipeline    *aggregate.Pipeline
-	// raw holds the fields ApplyRaw sets (see prepareRaw); nil when the
-	// update needs Apply.
-	raw []rawField
+	// raw holds the fields ApplyRaw sets and rawNames their names (see
+	// prepareRaw); both nil when the update needs Apply.
+	raw      []rawField
+	rawNames []string
 }
 
 // ApplyContext carries per-document inputs of Apply.
