@@ -16,6 +16,8 @@ type pointReads struct {
 	g    storage.Getter // made at the second read; nil before, or if r cannot
 	used bool           // a key was read
 	many bool           // many reads are expected: the first uses g too (Fetcher.ExpectMany)
+	// borrow: values read through g may be the engine's (Fetcher.Borrow).
+	borrow bool
 }
 
 func (p *pointReads) get(key []byte) ([]byte, error) {
@@ -30,6 +32,11 @@ func (p *pointReads) get(key []byte) ([]byte, error) {
 	}
 	p.used = true
 	if p.g != nil {
+		if p.borrow {
+			if b, ok := p.g.(storage.Borrower); ok {
+				return b.Borrow(key)
+			}
+		}
 		return p.g.Get(key)
 	}
 	return p.r.Get(key) // Get's value is ours
@@ -71,6 +78,16 @@ func newFetcher(r storage.Reader, coll *Collection) (*Fetcher, error) {
 // engine's cursor (a plain Get first would be one lookup more).
 func (f *Fetcher) ExpectMany() { f.reads.many = true }
 
+// Borrow tells f, before its first Fetch, that its caller is done with
+// each document before the next Fetch or Close (it copies what it keeps):
+// Fetch may then return the engine's own bytes, which are valid only
+// until then. Fetchers inside a write transaction ignore it.
+func (f *Fetcher) Borrow() {
+	if f.w == nil {
+		f.reads.borrow = true
+	}
+}
+
 // NewFetcher returns a Fetcher over the snapshot. Close it when done.
 func (s *Snap) NewFetcher(coll *Collection) (*Fetcher, error) { return newFetcher(s.s, coll) }
 
@@ -85,7 +102,7 @@ func (w *Writer) NewFetcher(coll *Collection) (*Fetcher, error) {
 }
 
 // Fetch returns the document whose encoded _id is encID, or nil if there
-// is none. The caller owns the returned bytes.
+// is none. The caller owns the returned bytes, unless f.Borrow was called.
 func (f *Fetcher) Fetch(encID []byte) (bson.Raw, error) {
 	f.key = append(f.key[:f.n], encID...)
 	v, err := f.reads.get(f.key)

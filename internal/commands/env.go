@@ -84,6 +84,9 @@ type Cursor struct {
 	// Pending is a document read from Iter that did not fit in the last
 	// batch.
 	Pending bson.Raw
+	// Borrowed says that Iter's documents stay valid only until its next
+	// call (planner.BorrowRaw): fillBatch copies each one at once.
+	Borrowed bool
 	// Limit is the remaining number of documents to return (0 = no limit).
 	Limit int64
 	// Returned counts documents handed out so far.

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"strconv"
@@ -96,6 +97,7 @@ func findCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 		return nil, err
 	}
 	cur := &Cursor{NS: ns(req.DB, name), Iter: &snapIter{Iterator: pit, snap: snap}, Limit: q.Limit}
+	cur.Borrowed = planner.BorrowRaw(pit)
 	return firstBatch(env, cur, batchSize, singleBatch)
 }
 
@@ -170,12 +172,14 @@ func cursorReply(ns string, id int64, field string, batch bson.A) bson.D {
 // the cursor. done reports that the cursor is exhausted.
 func fillBatch(c *Cursor, n int64) (batch bson.A, done bool, err error) {
 	size := 0
+	var arena []byte // copies of borrowed documents (c.Borrowed)
 	for n == 0 || int64(len(batch)) < n {
 		if c.Limit > 0 && c.Returned >= c.Limit {
 			return batch, true, nil
 		}
 		doc := c.Pending
 		c.Pending = nil
+		borrowed := false
 		if doc == nil {
 			doc, err = c.Iter.Next()
 			if err == io.EOF {
@@ -184,12 +188,24 @@ func fillBatch(c *Cursor, n int64) (batch bson.A, done bool, err error) {
 			if err != nil {
 				return nil, false, err
 			}
+			borrowed = c.Borrowed
 		}
 		// Each array element costs a type byte, its decimal index and a NUL.
 		elem := len(doc) + 2 + len(strconv.Itoa(len(batch)))
 		if len(batch) > 0 && size+elem > maxBatchBytes {
+			if borrowed {
+				doc = bytes.Clone(doc)
+			}
 			c.Pending = doc
 			return batch, false, nil
+		}
+		if borrowed {
+			if cap(arena)-len(arena) < len(doc) {
+				arena = make([]byte, 0, arenaChunk(c, n, int64(len(batch)), len(doc)))
+			}
+			start := len(arena)
+			arena = append(arena, doc...)
+			doc = arena[start:len(arena):len(arena)]
 		}
 		size += elem
 		batch = append(batch, doc)
@@ -199,6 +215,21 @@ func fillBatch(c *Cursor, n int64) (batch bson.A, done bool, err error) {
 		return batch, true, nil
 	}
 	return batch, false, nil
+}
+
+// arenaChunk sizes a new block for borrowed documents' copies: room for
+// as many documents of this one's size as the batch (and the cursor's
+// limit) still allows, within 1 MiB, and for this one at least.
+func arenaChunk(c *Cursor, n, filled int64, docLen int) int {
+	want := int64(defaultFirstBatch)
+	if n > 0 {
+		want = n - filled
+	}
+	if c.Limit > 0 {
+		want = min(want, c.Limit-c.Returned)
+	}
+	want = max(want, 1)
+	return max(docLen, int(min(want*int64(docLen), 1<<20)))
 }
 
 func getMoreCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {

@@ -304,6 +304,10 @@ type fetchIter struct {
 	// express the whole filter (check is false), so a fetched document
 	// is neither decoded nor matched again.
 	rawOnly bool
+	// borrow: the consumer is done with each document before the next
+	// one is asked for (BorrowRaw), so a rawOnly document may be the
+	// engine's bytes rather than a copy.
+	borrow bool
 }
 
 // fetcherSource is a Source that can read many records through one
@@ -327,6 +331,9 @@ func (f *fetchIter) fetch(e entry) (bson.Raw, error) {
 			}
 			if scansRange(f.n.child()) {
 				fr.ExpectMany()
+			}
+			if f.borrow && f.rawOnly && !f.check {
+				fr.Borrow()
 			}
 			f.f = fr
 		}
@@ -546,6 +553,24 @@ func markRawOnly(it docIter) {
 			return
 		default:
 			return
+		}
+	}
+}
+
+// markBorrow tells the FETCH under a chain of SKIP and LIMIT stages
+// (which hold no document past their next call) that its consumer copies
+// each document before asking for the next. It reports whether there is
+// such a FETCH.
+func markBorrow(it docIter) bool {
+	for {
+		switch x := it.(type) {
+		case *limitIter:
+			it = x.in
+		case *fetchIter:
+			x.borrow = true
+			return true
+		default:
+			return false
 		}
 	}
 }

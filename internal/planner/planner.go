@@ -266,6 +266,27 @@ type projectIter struct {
 	keyPattern bson.D
 }
 
+// BorrowRaw is called, before the first Next, by a caller of it.Next
+// that is done with each document before it calls Next again or Close
+// (it copies what it keeps). The documents may then be the storage
+// engine's own bytes, valid only until that next call. It reports whether
+// they may.
+func BorrowRaw(it Iterator) bool {
+	b, ok := it.(interface{ BorrowRaw() bool })
+	return ok && b.BorrowRaw()
+}
+
+// BorrowRaw is called, before the first Next, by a caller that is done
+// with each document Next returns before it calls Next again or Close (it
+// copies what it keeps). Documents may then be the storage engine's own
+// bytes, valid only until that next call. It reports whether they may.
+func (p *projectIter) BorrowRaw() bool {
+	if p.proj != nil || p.keyOnly {
+		return false
+	}
+	return markBorrow(p.in)
+}
+
 func (p *projectIter) Next() (bson.Raw, error) {
 	d, err := p.in.next()
 	if err != nil {

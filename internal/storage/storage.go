@@ -97,6 +97,14 @@ type Getter interface {
 	Close() error
 }
 
+// Borrower is an optional capability of a Getter: Borrow is Get, except
+// that the value belongs to the engine and stays valid only until the
+// Getter's next call or its Close. A caller that copies each value at once
+// (into a reply, say) saves the engine's copy.
+type Borrower interface {
+	Borrow(key []byte) ([]byte, error)
+}
+
 // Exclusive is an optional capability of an Engine: Exclusive reports
 // whether this process is the only one that writes the engine's data (an
 // embedded store holding a lock on its directory). The document layer then

@@ -158,8 +158,31 @@ func (g *getter) Get(key []byte) ([]byte, error) {
 	return g.get(key)
 }
 
+// Borrow implements storage.Borrower: the value is Pebble's, valid until
+// the iterator moves (the next call) or closes.
+func (g *getter) Borrow(key []byte) ([]byte, error) {
+	i := g.it
+	if !i.eng.enter() {
+		return nil, storage.ErrClosed
+	}
+	defer i.eng.exit()
+	if i.closed {
+		return nil, storage.ErrClosed
+	}
+	return g.find(key)
+}
+
 // get seeks key and returns a copy of its value, or ErrNotFound.
 func (g *getter) get(key []byte) ([]byte, error) {
+	v, err := g.find(key)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(nil), v...), nil
+}
+
+// find seeks key and returns its value in Pebble's memory, or ErrNotFound.
+func (g *getter) find(key []byte) ([]byte, error) {
 	if !g.seek(key) {
 		if err := g.it.it.Error(); err != nil {
 			return nil, fmt.Errorf("storage/pebble: get: %w", err)
@@ -170,7 +193,7 @@ func (g *getter) get(key []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage/pebble: get: %w", err)
 	}
-	return append([]byte(nil), v...), nil
+	return v, nil
 }
 
 func (g *getter) Close() error { return g.it.Close() }

@@ -38,6 +38,7 @@ func RunEngineTests(t *testing.T, open func(t *testing.T) storage.Engine) {
 		{"PrefixEndScan", testPrefixEndScan},
 		{"Closed", testClosed},
 		{"PointReader", testPointReader},
+		{"Borrower", testBorrower},
 		{"TxnPointReader", testTxnPointReader},
 	}
 	for _, tc := range tests {
@@ -747,6 +748,51 @@ func testPointReader(t *testing.T, e storage.Engine) {
 	}
 	if _, err := g.Get([]byte("a")); err == nil {
 		t.Fatal("Get after Close succeeded")
+	}
+}
+
+// testBorrower checks the optional storage.Borrower capability of a
+// snapshot's Getter: Borrow finds what Get finds, in any order, sees the
+// snapshot's state, reports absent keys as ErrNotFound, and fails after
+// Close.
+func testBorrower(t *testing.T, e storage.Engine) {
+	set(t, e, "a", "1", "b", "2", "bb", "22", "d", "4")
+	s := snap(t, e)
+	defer s.Close()
+	pr, ok := s.(storage.PointReader)
+	if !ok {
+		t.Skip("engine does not implement storage.PointReader (optional)")
+	}
+	g, err := pr.NewGetter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	b, ok := g.(storage.Borrower)
+	if !ok {
+		t.Skip("the engine's Getter does not implement storage.Borrower (optional)")
+	}
+	set(t, e, "c", "3", "a", "changed")
+	for _, tc := range []struct{ key, want string }{
+		{"a", "1"}, {"bb", "22"}, {"b", "2"}, {"c", ""}, {"ba", ""}, {"", ""},
+		{"a", "1"}, {"b", "2"}, {"ba", ""}, {"bb", "22"}, {"d", "4"}, {"e", ""}, {"d", "4"},
+	} {
+		v, err := b.Borrow([]byte(tc.key))
+		if tc.want == "" {
+			if !errors.Is(err, storage.ErrNotFound) {
+				t.Fatalf("Borrow(%q) = %q, %v; want ErrNotFound", tc.key, v, err)
+			}
+			continue
+		}
+		if err != nil || string(v) != tc.want {
+			t.Fatalf("Borrow(%q) = %q, %v; want %q", tc.key, v, err, tc.want)
+		}
+	}
+	if err := g.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Borrow([]byte("a")); err == nil {
+		t.Fatal("Borrow after Close succeeded")
 	}
 }
 
