@@ -30,6 +30,8 @@ type Catalog struct {
 	signals insertSignals    // wakes awaitData cursors (recordid.go)
 	views   map[string]*View // by "db.name" (views.go)
 	idHigh  *idHighs         // recently inserted record keys (idhigh.go)
+	// multikey holds indexes' multikey markers once read (indexscan.go).
+	multikey *multikeyCache
 }
 
 // Open loads the catalog stored in eng.
@@ -37,7 +39,8 @@ func Open(eng storage.Engine, logger *slog.Logger) (*Catalog, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	c := &Catalog{eng: eng, logger: logger, colls: map[string]*Collection{}, idHigh: newIDHighs(eng)}
+	c := &Catalog{eng: eng, logger: logger, colls: map[string]*Collection{}, idHigh: newIDHighs(eng),
+		multikey: newMultikeyCache(eng)}
 	snap, err := eng.Snapshot()
 	if err != nil {
 		return nil, fmt.Errorf("catalog: open: %w", err)

@@ -3,6 +3,7 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/cairndb/cairn/internal/index"
 	"github.com/cairndb/cairn/internal/storage"
@@ -194,21 +195,81 @@ func (w *Writer) FetchEncoded(coll *Collection, encID []byte) (bson.Raw, error) 
 	return raw, err
 }
 
-func indexMultikey(r storage.Reader, coll *Collection, ix *Index) (bool, error) {
+func indexMultikey(mk *multikeyCache, r storage.Reader, coll *Collection, ix *Index) (bool, error) {
 	if ix.IsID() {
 		return false, nil
 	}
 	if !multikeyTracked {
 		return true, nil
 	}
+	id := mkID{coll.ID, ix.ID}
+	if known, ok := mk.load(id); ok {
+		return known, nil
+	}
 	v, err := r.Get(multikeyKey(coll.ID, ix.ID))
 	if errors.Is(err, storage.ErrNotFound) {
-		return false, nil
+		return mk.learn(id, false), nil
 	}
 	if err != nil {
 		return false, err
 	}
-	return len(v) > 0 && v[0] != 0, nil
+	return mk.learn(id, len(v) > 0 && v[0] != 0), nil
+}
+
+// multikeyCache remembers, on an engine that is storage.Exclusive, the
+// multikey marker of each index once read, so that planning a query does
+// not read it every time. A marker only ever goes from absent to set (an
+// index id is not reused: dropping a collection retires its id, dropping
+// an index its index id), and Writer.markMultikey records "set" here
+// before its transaction commits, so a snapshot that can see a multikey
+// document always finds "set" here too. A cached "not multikey" is
+// stored only where nothing is stored yet, so it never hides a "set"
+// that a concurrent write recorded. A nil cache remembers nothing (a
+// shared engine, where other processes write markers too).
+type multikeyCache struct{ m sync.Map } // mkID -> bool
+
+type mkID struct {
+	coll uint64
+	ix   uint32
+}
+
+func newMultikeyCache(eng storage.Engine) *multikeyCache {
+	if x, ok := eng.(storage.Exclusive); ok && x.Exclusive() {
+		return &multikeyCache{}
+	}
+	return nil
+}
+
+func (c *multikeyCache) load(id mkID) (multikey, ok bool) {
+	if c == nil {
+		return false, false
+	}
+	v, ok := c.m.Load(id)
+	if !ok {
+		return false, false
+	}
+	return v.(bool), true
+}
+
+// learn records what a read of the marker found and returns what the
+// cache now holds for it (true if a write has meanwhile set it).
+func (c *multikeyCache) learn(id mkID, multikey bool) bool {
+	if c == nil {
+		return multikey
+	}
+	if multikey {
+		c.m.Store(id, true)
+		return true
+	}
+	v, _ := c.m.LoadOrStore(id, false)
+	return v.(bool)
+}
+
+// set records that a write is making the index multikey.
+func (c *multikeyCache) set(id mkID) {
+	if c != nil {
+		c.m.Store(id, true)
+	}
 }
 
 // IndexMultikey reports whether ix may hold several entries for one
@@ -216,12 +277,12 @@ func indexMultikey(r storage.Reader, coll *Collection, ix *Index) (bool, error) 
 // its key paths). The _id index never is. Without multikey tracking in the
 // write path every secondary index is reported multikey.
 func (s *Snap) IndexMultikey(coll *Collection, ix *Index) (bool, error) {
-	return indexMultikey(s.s, coll, ix)
+	return indexMultikey(s.mk, s.s, coll, ix)
 }
 
 // IndexMultikey is Snap.IndexMultikey inside the write transaction.
 func (w *Writer) IndexMultikey(coll *Collection, ix *Index) (bool, error) {
-	return indexMultikey(w.txn, coll, ix)
+	return indexMultikey(w.c.multikey, w.txn, coll, ix)
 }
 
 // noteMultikey records that ix is multikey if doc makes it so.
@@ -237,6 +298,8 @@ func (w *Writer) noteMultikey(coll *Collection, ix *Index, doc bson.D) error {
 // (Writer.indexEntries covers inserts, replacements and index builds); see
 // multikeyTracked.
 func (w *Writer) markMultikey(coll *Collection, ix *Index) error {
+	// Before the marker can commit (see multikeyCache).
+	w.c.multikey.set(mkID{coll.ID, ix.ID})
 	k := multikeyKey(coll.ID, ix.ID)
 	if v, err := w.txn.Get(k); err == nil && len(v) > 0 && v[0] != 0 {
 		return nil

@@ -9,7 +9,8 @@ import (
 
 // Snap is a consistent read-only view of all collections.
 type Snap struct {
-	s storage.Snapshot
+	s  storage.Snapshot
+	mk *multikeyCache
 }
 
 // Snapshot opens a consistent view. The caller must Close it.
@@ -18,7 +19,7 @@ func (c *Catalog) Snapshot() (*Snap, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Snap{s: s}, nil
+	return &Snap{s: s, mk: c.multikey}, nil
 }
 
 // Close releases the snapshot.
