@@ -73,6 +73,11 @@ type Engine struct {
 	commitSeq uint64
 	durMu     sync.Mutex
 	durable   *sharedSnap
+
+	// anchorMu guards anchor, a snapshot older than the durable ones
+	// (anchor.go).
+	anchorMu sync.Mutex
+	anchor   anchor
 }
 
 var (
@@ -271,6 +276,7 @@ func (e *Engine) publishDurable(snap *sharedSnap) {
 	}
 	e.durable = snap
 	e.durMu.Unlock()
+	e.renewAnchor()
 	old.unref()
 }
 
@@ -414,6 +420,7 @@ func (e *Engine) Close() error {
 		return fmt.Errorf("storage/pebble: close %q: %w", e.dir, e.fail.get())
 	}
 	d.unref()
+	e.closeAnchor()
 	if err := e.db.Flush(); err != nil {
 		errs = append(errs, fmt.Errorf("flush: %w", err))
 	}
