@@ -32,6 +32,8 @@ type Catalog struct {
 	idHigh  *idHighs         // recently inserted record keys (idhigh.go)
 	// multikey holds indexes' multikey markers once read (indexscan.go).
 	multikey *multikeyCache
+	// committed holds collections' committed statistics (write.go).
+	committed *committedStats
 }
 
 // Open loads the catalog stored in eng.
@@ -40,7 +42,7 @@ func Open(eng storage.Engine, logger *slog.Logger) (*Catalog, error) {
 		logger = slog.Default()
 	}
 	c := &Catalog{eng: eng, logger: logger, colls: map[string]*Collection{}, idHigh: newIDHighs(eng),
-		multikey: newMultikeyCache(eng)}
+		multikey: newMultikeyCache(eng), committed: newCommittedStats(eng)}
 	snap, err := eng.Snapshot()
 	if err != nil {
 		return nil, fmt.Errorf("catalog: open: %w", err)

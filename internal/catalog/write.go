@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/cairndb/cairn/internal/bsonutil"
 	"github.com/cairndb/cairn/internal/index"
@@ -88,21 +89,69 @@ func (w *Writer) delta(id uint64) *statDelta {
 }
 
 func (w *Writer) flushStats() error {
+	an, _ := w.txn.(storage.ApplyNotifier)
+	cache := w.c.committed
+	if an == nil {
+		cache = nil
+	}
 	for id, d := range w.stats {
 		if d.count == 0 && d.size == 0 {
 			continue
 		}
-		count, size, err := readStats(w.txn, id)
-		if err != nil {
-			return err
+		count, size, ok := cache.get(id)
+		if !ok {
+			var err error
+			if count, size, err = readStats(w.txn, id); err != nil {
+				return err
+			}
 		}
-		v := binary.BigEndian.AppendUint64(nil, uint64(count+d.count))
-		v = binary.BigEndian.AppendUint64(v, uint64(size+d.size))
+		count, size = count+d.count, size+d.size
+		v := binary.BigEndian.AppendUint64(nil, uint64(count))
+		v = binary.BigEndian.AppendUint64(v, uint64(size))
 		if err := w.txn.Set(statKey(id), v); err != nil {
 			return err
 		}
+		if cache != nil {
+			an.OnApply(func() { cache.put(id, count, size) })
+		}
 	}
 	return nil
+}
+
+// committedStats holds, on an engine that is storage.Exclusive, each
+// collection's statistics as last committed, so that a write need not
+// read its statistics key before adding to it (a Get per insert). Only
+// flushStats writes the key, and it records the new value once its
+// transaction is applied, under the engine's write lock
+// (storage.ApplyNotifier): the next transaction sees exactly what it
+// would have read. A failed commit records nothing. Dropped collections'
+// entries stay; their ids are never reused. A nil cache holds nothing.
+type committedStats struct {
+	mu sync.Mutex
+	m  map[uint64][2]int64
+}
+
+func newCommittedStats(eng storage.Engine) *committedStats {
+	if x, ok := eng.(storage.Exclusive); ok && x.Exclusive() {
+		return &committedStats{m: map[uint64][2]int64{}}
+	}
+	return nil
+}
+
+func (c *committedStats) get(id uint64) (count, size int64, ok bool) {
+	if c == nil {
+		return 0, 0, false
+	}
+	c.mu.Lock()
+	v, ok := c.m[id]
+	c.mu.Unlock()
+	return v[0], v[1], ok
+}
+
+func (c *committedStats) put(id uint64, count, size int64) {
+	c.mu.Lock()
+	c.m[id] = [2]int64{count, size}
+	c.mu.Unlock()
 }
 
 func readStats(r storage.Reader, id uint64) (count, size int64, err error) {

@@ -65,6 +65,18 @@ type Txn interface {
 	DeleteRange(lower, upper []byte) error
 }
 
+// ApplyNotifier is an optional capability of a Txn: OnApply registers fn
+// to run once the transaction's writes are applied (visible to every
+// later transaction), while the engine still holds its write lock, so no
+// later transaction starts before fn returns. fn must not block; it does
+// not run if the transaction fails or its commit cannot be applied. (A
+// synced commit whose sync fails later has been applied: its writes are
+// visible, and the engine fails.) The document layer uses it to keep
+// facts about the committed state in memory.
+type ApplyNotifier interface {
+	OnApply(fn func())
+}
+
 // Iterator walks keys in order. Usage:
 //
 //	for it.Next() { use(it.Key(), it.Value()) }

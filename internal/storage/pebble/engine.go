@@ -214,6 +214,11 @@ func (e *Engine) Update(ctx context.Context, opts storage.UpdateOptions, fn func
 			return ctx.Err()
 		}
 	}
+	if err := e.fail.get(); err != nil {
+		// A commit failed fatally while this one waited for the lock.
+		<-e.writeSem
+		return err
+	}
 	b, snap, err := e.runTxn(opts, fn)
 	if err != nil || b == nil {
 		return err
@@ -316,6 +321,7 @@ func (e *Engine) runTxn(opts storage.UpdateOptions, fn func(storage.Txn) error) 
 	}
 	t.finish() // iterators over the batch must be closed before commit
 	if b.Empty() {
+		t.runApplied()
 		return nil, nil, nil
 	}
 	var commit func() error
@@ -336,6 +342,7 @@ func (e *Engine) runTxn(opts storage.UpdateOptions, fn func(storage.Txn) error) 
 		keep = true
 		return nil, nil, fmt.Errorf("storage/pebble: commit: %w", err)
 	}
+	t.runApplied() // still under the write lock
 	if opts.NoSync {
 		return nil, nil, nil
 	}

@@ -251,7 +251,12 @@ type txn struct {
 	b     *pebble.Batch
 	done  bool
 	iters map[*iterator]struct{}
+	// applied holds the OnApply functions, run by runTxn after the commit.
+	applied []func()
 }
+
+// OnApply implements storage.ApplyNotifier.
+func (t *txn) OnApply(fn func()) { t.applied = append(t.applied, fn) }
 
 var errTxnDone = errors.New("storage/pebble: transaction used after Update returned")
 
@@ -368,6 +373,14 @@ func (t *txn) DeleteRange(lower, upper []byte) error {
 }
 
 // finish closes the iterators left open by fn and invalidates the txn.
+// runApplied runs the OnApply functions once the commit is applied.
+func (t *txn) runApplied() {
+	for _, fn := range t.applied {
+		fn()
+	}
+	t.applied = nil
+}
+
 func (t *txn) finish() {
 	t.done = true
 	for it := range t.iters {

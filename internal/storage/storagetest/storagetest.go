@@ -39,6 +39,7 @@ func RunEngineTests(t *testing.T, open func(t *testing.T) storage.Engine) {
 		{"Closed", testClosed},
 		{"PointReader", testPointReader},
 		{"Borrower", testBorrower},
+		{"ApplyNotifier", testApplyNotifier},
 		{"TxnPointReader", testTxnPointReader},
 	}
 	for _, tc := range tests {
@@ -793,6 +794,54 @@ func testBorrower(t *testing.T, e storage.Engine) {
 	}
 	if _, err := b.Borrow([]byte("a")); err == nil {
 		t.Fatal("Borrow after Close succeeded")
+	}
+}
+
+// testApplyNotifier checks the optional storage.ApplyNotifier capability
+// of a Txn: a registered function runs once when the transaction commits
+// (synced or not, with writes or without), before Update returns, and
+// never when fn fails.
+func testApplyNotifier(t *testing.T, e storage.Engine) {
+	ctx := context.Background()
+	errFail := errors.New("fail")
+	for _, tc := range []struct {
+		name   string
+		noSync bool
+		write  bool
+		fail   bool
+		want   int
+	}{
+		{"synced", false, true, false, 1},
+		{"unsynced", true, true, false, 1},
+		{"no writes", false, false, false, 1},
+		{"failed", false, true, true, 0},
+	} {
+		ran := 0
+		err := e.Update(ctx, storage.UpdateOptions{NoSync: tc.noSync}, func(txn storage.Txn) error {
+			an, ok := txn.(storage.ApplyNotifier)
+			if !ok {
+				t.Skip("engine's Txn does not implement storage.ApplyNotifier (optional)")
+			}
+			an.OnApply(func() { ran++ })
+			if tc.write {
+				if err := txn.Set([]byte("k-"+tc.name), []byte("v")); err != nil {
+					return err
+				}
+			}
+			if ran != 0 {
+				t.Errorf("%s: OnApply function ran before the commit", tc.name)
+			}
+			if tc.fail {
+				return errFail
+			}
+			return nil
+		})
+		if tc.fail != (err != nil) {
+			t.Fatalf("%s: Update: %v", tc.name, err)
+		}
+		if ran != tc.want {
+			t.Errorf("%s: OnApply function ran %d times, want %d", tc.name, ran, tc.want)
+		}
 	}
 }
 
