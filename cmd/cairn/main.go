@@ -4,7 +4,8 @@
 //
 //	cairn [--listen-addr host:port] [--data-dir dir] [--log-level level]
 //	      [--max-conns n] [--enable-test-commands] [--ttl-interval d]
-//	      [--cache-size bytes] [--memtable-size bytes] [--debug-addr host:port]
+//	      [--cache-size bytes] [--row-cache-size bytes] [--memtable-size bytes]
+//	      [--debug-addr host:port]
 //
 // CAIRN_LISTEN_ADDR and CAIRN_DATA_DIR override the built-in defaults;
 // flags override both. SIGINT or SIGTERM shut the server down cleanly:
@@ -46,6 +47,7 @@ type config struct {
 	EnableTestCommands bool
 	TTLInterval        time.Duration
 	CacheSize          int64
+	RowCacheSize       int64
 	MemTableSize       int64
 	DebugAddr          string
 }
@@ -53,7 +55,7 @@ type config struct {
 // parseFlags parses args (without the program name) with defaults taken
 // from getenv.
 func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (config, bson.D, error) {
-	o := config{ListenAddr: "127.0.0.1:27017", DataDir: "./cairn-data", MaxConns: server.DefaultMaxConns, TTLInterval: ttl.DefaultInterval, CacheSize: pebble.DefaultCacheSize, MemTableSize: int64(pebble.DefaultMemTableSize)}
+	o := config{ListenAddr: "127.0.0.1:27017", DataDir: "./cairn-data", MaxConns: server.DefaultMaxConns, TTLInterval: ttl.DefaultInterval, CacheSize: pebble.DefaultCacheSize, RowCacheSize: pebble.DefaultRowCacheSize, MemTableSize: int64(pebble.DefaultMemTableSize)}
 	if v := getenv("CAIRN_LISTEN_ADDR"); v != "" {
 		o.ListenAddr = v
 	}
@@ -69,6 +71,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.BoolVar(&o.EnableTestCommands, "enable-test-commands", false, "enable test-only commands")
 	fs.DurationVar(&o.TTLInterval, "ttl-interval", o.TTLInterval, "how often the TTL monitor deletes expired documents")
 	fs.Int64Var(&o.CacheSize, "cache-size", o.CacheSize, "storage engine block cache size in bytes")
+	fs.Int64Var(&o.RowCacheSize, "row-cache-size", o.RowCacheSize, "cache of recently read records and index entries, in bytes (0 turns it off)")
 	fs.Int64Var(&o.MemTableSize, "memtable-size", o.MemTableSize, "storage engine memtable size in bytes (at most two are in memory)")
 	fs.StringVar(&o.DebugAddr, "debug-addr", "", "serve Go's pprof profiles over HTTP on this address, e.g. 127.0.0.1:6060 (off when empty)")
 	if err := fs.Parse(args); err != nil {
@@ -85,6 +88,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 	if o.CacheSize <= 0 {
 		return o, nil, fmt.Errorf("--cache-size must be positive, got %d", o.CacheSize)
+	}
+	if o.RowCacheSize < 0 {
+		return o, nil, fmt.Errorf("--row-cache-size must not be negative, got %d", o.RowCacheSize)
 	}
 	if o.MemTableSize < 1<<20 || o.MemTableSize > 1<<30 {
 		return o, nil, fmt.Errorf("--memtable-size must be between 1 MiB and 1 GiB, got %d", o.MemTableSize)
@@ -127,7 +133,12 @@ func run(argv []string, getenv func(string) string) error {
 	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
-	eng, err := pebble.Open(o.DataDir, &pebble.Options{Logger: logger, CacheSize: o.CacheSize, MemTableSize: uint64(o.MemTableSize)})
+	rowCache := o.RowCacheSize
+	if rowCache == 0 {
+		rowCache = -1 // off
+	}
+	eng, err := pebble.Open(o.DataDir, &pebble.Options{Logger: logger, CacheSize: o.CacheSize, RowCacheSize: rowCache,
+		MemTableSize: uint64(o.MemTableSize)})
 	if err != nil {
 		return err
 	}
@@ -254,10 +265,11 @@ func tuneGC(o config, getenv func(string) string) {
 }
 
 // memoryLimit is the Go runtime's soft limit: 384 MiB for the server's own
-// heap, plus the block cache and two memtables when Pebble allocates them
-// on the Go heap (builds without cgo; see offheap_cgo.go).
+// heap and the row cache, plus the block cache and two memtables when
+// Pebble allocates them on the Go heap (builds without cgo; see
+// offheap_cgo.go).
 func memoryLimit(o config, offHeap bool) int64 {
-	limit := int64(384 << 20)
+	limit := int64(384<<20) + o.RowCacheSize
 	if !offHeap {
 		limit += o.CacheSize + 2*o.MemTableSize
 	}

@@ -29,21 +29,24 @@ func TestParseFlags(t *testing.T) {
 		want    config
 		wantErr bool
 	}{
-		{"defaults", nil, nil, config{ListenAddr: "127.0.0.1:27017", DataDir: "./cairn-data", LogLevel: slog.LevelInfo, MaxConns: 1000, TTLInterval: time.Minute, CacheSize: 256 << 20, MemTableSize: 32 << 20}, false},
+		{"defaults", nil, nil, config{ListenAddr: "127.0.0.1:27017", DataDir: "./cairn-data", LogLevel: slog.LevelInfo, MaxConns: 1000, TTLInterval: time.Minute, CacheSize: 256 << 20, RowCacheSize: 16 << 20, MemTableSize: 32 << 20}, false},
 		{"env", nil, map[string]string{"CAIRN_LISTEN_ADDR": "0.0.0.0:1", "CAIRN_DATA_DIR": "/e"},
-			config{ListenAddr: "0.0.0.0:1", DataDir: "/e", LogLevel: slog.LevelInfo, MaxConns: 1000, TTLInterval: time.Minute, CacheSize: 256 << 20, MemTableSize: 32 << 20}, false},
+			config{ListenAddr: "0.0.0.0:1", DataDir: "/e", LogLevel: slog.LevelInfo, MaxConns: 1000, TTLInterval: time.Minute, CacheSize: 256 << 20, RowCacheSize: 16 << 20, MemTableSize: 32 << 20}, false},
 		{"flags beat env", []string{"--listen-addr", "127.0.0.1:2", "--data-dir=/f", "--log-level", "debug", "--max-conns", "5", "--enable-test-commands"},
 			map[string]string{"CAIRN_LISTEN_ADDR": "0.0.0.0:1", "CAIRN_DATA_DIR": "/e"},
-			config{ListenAddr: "127.0.0.1:2", DataDir: "/f", LogLevel: slog.LevelDebug, MaxConns: 5, EnableTestCommands: true, TTLInterval: time.Minute, CacheSize: 256 << 20, MemTableSize: 32 << 20}, false},
-		{"warn level", []string{"--log-level=warn"}, nil, config{ListenAddr: "127.0.0.1:27017", DataDir: "./cairn-data", LogLevel: slog.LevelWarn, MaxConns: 1000, TTLInterval: time.Minute, CacheSize: 256 << 20, MemTableSize: 32 << 20}, false},
+			config{ListenAddr: "127.0.0.1:2", DataDir: "/f", LogLevel: slog.LevelDebug, MaxConns: 5, EnableTestCommands: true, TTLInterval: time.Minute, CacheSize: 256 << 20, RowCacheSize: 16 << 20, MemTableSize: 32 << 20}, false},
+		{"warn level", []string{"--log-level=warn"}, nil, config{ListenAddr: "127.0.0.1:27017", DataDir: "./cairn-data", LogLevel: slog.LevelWarn, MaxConns: 1000, TTLInterval: time.Minute, CacheSize: 256 << 20, RowCacheSize: 16 << 20, MemTableSize: 32 << 20}, false},
 		{"debug addr", []string{"--debug-addr=127.0.0.1:6060"}, nil,
-			config{ListenAddr: "127.0.0.1:27017", DataDir: "./cairn-data", LogLevel: slog.LevelInfo, MaxConns: 1000, TTLInterval: time.Minute, CacheSize: 256 << 20, MemTableSize: 32 << 20, DebugAddr: "127.0.0.1:6060"}, false},
+			config{ListenAddr: "127.0.0.1:27017", DataDir: "./cairn-data", LogLevel: slog.LevelInfo, MaxConns: 1000, TTLInterval: time.Minute, CacheSize: 256 << 20, RowCacheSize: 16 << 20, MemTableSize: 32 << 20, DebugAddr: "127.0.0.1:6060"}, false},
 		{"bad level", []string{"--log-level=loud"}, nil, config{}, true},
 		{"bad max conns", []string{"--max-conns=0"}, nil, config{}, true},
 		{"ttl and cache", []string{"--ttl-interval=5s", "--cache-size=1048576"}, nil,
-			config{ListenAddr: "127.0.0.1:27017", DataDir: "./cairn-data", LogLevel: slog.LevelInfo, MaxConns: 1000, TTLInterval: 5 * time.Second, CacheSize: 1 << 20, MemTableSize: 32 << 20}, false},
+			config{ListenAddr: "127.0.0.1:27017", DataDir: "./cairn-data", LogLevel: slog.LevelInfo, MaxConns: 1000, TTLInterval: 5 * time.Second, CacheSize: 1 << 20, RowCacheSize: 16 << 20, MemTableSize: 32 << 20}, false},
 		{"memtable", []string{"--memtable-size=8388608"}, nil,
-			config{ListenAddr: "127.0.0.1:27017", DataDir: "./cairn-data", LogLevel: slog.LevelInfo, MaxConns: 1000, TTLInterval: time.Minute, CacheSize: 256 << 20, MemTableSize: 8 << 20}, false},
+			config{ListenAddr: "127.0.0.1:27017", DataDir: "./cairn-data", LogLevel: slog.LevelInfo, MaxConns: 1000, TTLInterval: time.Minute, CacheSize: 256 << 20, RowCacheSize: 16 << 20, MemTableSize: 8 << 20}, false},
+		{"row cache off", []string{"--row-cache-size=0"}, nil,
+			config{ListenAddr: "127.0.0.1:27017", DataDir: "./cairn-data", LogLevel: slog.LevelInfo, MaxConns: 1000, TTLInterval: time.Minute, CacheSize: 256 << 20, MemTableSize: 32 << 20}, false},
+		{"negative row cache", []string{"--row-cache-size=-1"}, nil, config{}, true},
 		{"memtable too small", []string{"--memtable-size=1000"}, nil, config{}, true},
 		{"bad ttl interval", []string{"--ttl-interval=0s"}, nil, config{}, true},
 		{"unknown flag", []string{"--nope"}, nil, config{}, true},
@@ -176,19 +179,20 @@ func TestDebugMux(t *testing.T) {
 }
 
 // TestMemoryLimit checks the soft memory limit that bounds the raised GC
-// target: 384 MiB, plus the block cache and two memtables when Pebble keeps
-// them on the Go heap.
+// target: 384 MiB and the row cache, plus the block cache and two memtables
+// when Pebble keeps them on the Go heap.
 func TestMemoryLimit(t *testing.T) {
 	for _, tt := range []struct {
-		cache, memtable int64
-		offHeap         bool
-		want            int64
+		cache, rows, memtable int64
+		offHeap               bool
+		want                  int64
 	}{
-		{256 << 20, 32 << 20, true, 384 << 20},
-		{256 << 20, 32 << 20, false, (256 + 64 + 384) << 20},
-		{1 << 30, 64 << 20, false, (1024 + 128 + 384) << 20},
+		{256 << 20, 0, 32 << 20, true, 384 << 20},
+		{256 << 20, 16 << 20, 32 << 20, true, (384 + 16) << 20},
+		{256 << 20, 0, 32 << 20, false, (256 + 64 + 384) << 20},
+		{1 << 30, 16 << 20, 64 << 20, false, (1024 + 16 + 128 + 384) << 20},
 	} {
-		if got := memoryLimit(config{CacheSize: tt.cache, MemTableSize: tt.memtable}, tt.offHeap); got != tt.want {
+		if got := memoryLimit(config{CacheSize: tt.cache, RowCacheSize: tt.rows, MemTableSize: tt.memtable}, tt.offHeap); got != tt.want {
 			t.Errorf("memoryLimit(cache %d, memtable %d, off heap %v) = %d, want %d", tt.cache, tt.memtable, tt.offHeap, got, tt.want)
 		}
 	}

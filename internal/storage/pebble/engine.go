@@ -34,6 +34,9 @@ type Options struct {
 	FS vfs.FS
 	// CacheSize is the block cache size in bytes; 0 means DefaultCacheSize.
 	CacheSize int64
+	// RowCacheSize is the row cache's size in bytes (rowcache.go); 0 means
+	// DefaultRowCacheSize, a negative size turns the row cache off.
+	RowCacheSize int64
 	// Logger receives Pebble's log output; nil means slog.Default().
 	Logger *slog.Logger
 
@@ -74,6 +77,11 @@ type Engine struct {
 	durMu     sync.Mutex
 	durable   *sharedSnap
 
+	// rc caches point reads (rowcache.go; nil when off); applied numbers
+	// the commits applied so far (set under writeSem).
+	rc      *rowCache
+	applied atomic.Uint64
+
 	// anchorMu guards anchor, a snapshot older than the durable ones
 	// (anchor.go).
 	anchorMu sync.Mutex
@@ -108,6 +116,9 @@ func Open(dir string, opts *Options) (*Engine, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.RowCacheSize == 0 {
+		o.RowCacheSize = DefaultRowCacheSize
+	}
 	cache := pebble.NewCache(o.CacheSize)
 	defer cache.Unref()
 	fs := &failState{}
@@ -139,6 +150,7 @@ func Open(dir string, opts *Options) (*Engine, error) {
 		snapshots: make(map[*snapshot]struct{}),
 		// What Open recovered is durable.
 		durable: newSharedSnap(db.NewSnapshot(), 0),
+		rc:      newRowCache(o.RowCacheSize),
 	}, nil
 }
 
@@ -176,6 +188,9 @@ func (e *Engine) Snapshot() (storage.Snapshot, error) {
 		}
 		s.snap, s.shared = d.snap, d
 	} else {
+		// Noted before the snapshot is taken, which sees every commit up
+		// to this one (rowcache.go).
+		s.rcA, s.rc = e.applied.Load(), e.rc
 		s.snap = e.db.NewSnapshot()
 	}
 	e.mu.Lock()
@@ -307,7 +322,7 @@ func (e *Engine) durableRef() *sharedSnap {
 // the engine fails. Nothing written returns a nil batch and no error.
 func (e *Engine) runTxn(opts storage.UpdateOptions, fn func(storage.Txn) error) (pending *pebble.Batch, snap *sharedSnap, err error) {
 	b := e.db.NewIndexedBatch()
-	t := &txn{b: b, iters: make(map[*iterator]struct{})}
+	t := &txn{b: b, iters: make(map[*iterator]struct{}), e: e}
 	keep := false // the commit pipeline may still hold b
 	defer func() {
 		t.finish()
@@ -323,6 +338,11 @@ func (e *Engine) runTxn(opts storage.UpdateOptions, fn func(storage.Txn) error) 
 	if b.Empty() {
 		t.runApplied()
 		return nil, nil, nil
+	}
+	n := e.applied.Load() + 1
+	var renew []rowWrite
+	if e.rc != nil {
+		renew = e.rc.beginCommit(b, n)
 	}
 	var commit func() error
 	switch {
@@ -342,6 +362,10 @@ func (e *Engine) runTxn(opts storage.UpdateOptions, fn func(storage.Txn) error) 
 		keep = true
 		return nil, nil, fmt.Errorf("storage/pebble: commit: %w", err)
 	}
+	if e.rc != nil {
+		e.rc.endCommit(renew, n)
+	}
+	e.applied.Store(n)
 	t.runApplied() // still under the write lock
 	if opts.NoSync {
 		return nil, nil, nil

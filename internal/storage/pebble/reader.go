@@ -58,6 +58,10 @@ type snapshot struct {
 	// shared is set when snap belongs to the engine's durable snapshot,
 	// which is reference counted instead of closed.
 	shared *sharedSnap
+	// rc, when set, serves Get; rcA is the commit number noted before
+	// snap was taken (rowcache.go).
+	rc  *rowCache
+	rcA uint64
 
 	mu     sync.Mutex
 	closed bool
@@ -75,7 +79,23 @@ func (s *snapshot) Get(key []byte) ([]byte, error) {
 	if closed {
 		return nil, storage.ErrClosed
 	}
-	return get(s.snap, key)
+	return cachedGet(s.rc, s.rcA, s.snap, key)
+}
+
+// cachedGet is get through the row cache rc (if not nil) for a read that
+// noted commit a.
+func cachedGet(rc *rowCache, a uint64, r pebbleReader, key []byte) ([]byte, error) {
+	if rc == nil {
+		return get(r, key)
+	}
+	if v, ok := rc.lookup(key, a); ok {
+		return append([]byte(nil), v...), nil
+	}
+	v, err := get(r, key)
+	if err == nil {
+		rc.store(key, v, a)
+	}
+	return v, err
 }
 
 func (s *snapshot) Scan(lower, upper []byte, reverse bool) (storage.Iterator, error) {
@@ -248,6 +268,7 @@ func (s *snapshot) release() error {
 // txn implements storage.Txn over an indexed batch. It is only valid
 // during the Update callback.
 type txn struct {
+	e     *Engine
 	b     *pebble.Batch
 	done  bool
 	iters map[*iterator]struct{}
@@ -263,6 +284,11 @@ var errTxnDone = errors.New("storage/pebble: transaction used after Update retur
 func (t *txn) Get(key []byte) ([]byte, error) {
 	if t.done {
 		return nil, errTxnDone
+	}
+	if t.b.Empty() && t.e != nil {
+		// Nothing written yet: the read is of the committed state, every
+		// commit up to the last applied (the write lock is held).
+		return cachedGet(t.e.rc, t.e.applied.Load(), t.b, key)
 	}
 	return get(t.b, key)
 }
