@@ -9,8 +9,9 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 )
 
-// DefaultRowCacheSize is the row cache's default size in bytes.
-const DefaultRowCacheSize int64 = 16 << 20
+// DefaultRowCacheSize is the row cache's default size in bytes: room for
+// about 50,000 records of 1 KB.
+const DefaultRowCacheSize int64 = 64 << 20
 
 // rowCache keeps recently read values in memory, so that a point read of
 // a hot key (YCSB's Zipfian keys; the record an update reads before it
