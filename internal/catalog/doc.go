@@ -9,5 +9,8 @@
 // On an engine that is storage.Exclusive, the catalog remembers per
 // collection the record keys inserted recently above a floor, so inserts
 // of ascending _ids (driver-generated ObjectIds, even slightly out of
-// order) skip the duplicate-_id read (idhigh.go).
+// order) skip the duplicate-_id read (idhigh.go). It also keeps indexes'
+// multikey markers once read (indexscan.go), and collections' committed
+// statistics, recorded when a commit is applied (write.go), so that a
+// write does not read them back first.
 package catalog

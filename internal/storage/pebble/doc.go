@@ -50,6 +50,22 @@
 // visible; the data reaches the WAL file asynchronously and is made durable
 // by any later synced commit, a memtable flush or Close.
 //
+// # Caches of our own
+//
+// Besides Pebble's block cache, the engine keeps a row cache (rowcache.go):
+// values that Gets return, served again to later Gets of snapshots and
+// transactions that are sure to see the same value. Commits are numbered
+// and announce the keys they write before they apply, so a hit is exactly
+// what the reader's snapshot holds. Getters offer storage.Borrower (the
+// value in Pebble's memory, valid until the next call), and transactions
+// storage.ApplyNotifier (functions run after the commit is applied, under
+// the write lock).
+//
+// Each synced commit takes a snapshot that becomes the durable snapshot
+// once its sync succeeds; an anchor snapshot, renewed once a second
+// (anchor.go), keeps the replaced durable snapshots from being the oldest
+// one open, whose close makes Pebble look for compactions under its mutex.
+//
 // # Lifetime
 //
 // Close waits for in-flight operations, closes any snapshots and iterators
