@@ -48,6 +48,23 @@ func TestIndexMultikeyRemembered(t *testing.T) {
 			}
 		}
 	}
+	// abortedInsert inserts doc in a write that then fails.
+	abortedInsert := func(t *testing.T, c *catalog.Catalog, doc bson.D) {
+		t.Helper()
+		err := c.Write(ctx, storage.UpdateOptions{}, func(w *catalog.Writer) error {
+			d, err := catalog.PrepareInsert(doc)
+			if err != nil {
+				return err
+			}
+			if err := w.Insert(c.Collection("db", "c"), d); err != nil {
+				return err
+			}
+			return errAbort
+		})
+		if !errors.Is(err, errAbort) {
+			t.Fatalf("aborted write: %v", err)
+		}
+	}
 	createIndex := func(t *testing.T, c *catalog.Catalog, field string) {
 		t.Helper()
 		spec := bson.D{{Key: "key", Value: bson.D{{Key: field, Value: int32(1)}}}, {Key: "name", Value: field + "_1"}}
@@ -68,19 +85,7 @@ func TestIndexMultikeyRemembered(t *testing.T) {
 		want(t, c, "a_1", false)
 
 		// A write that fails after making the index multikey.
-		err = c.Write(ctx, storage.UpdateOptions{}, func(w *catalog.Writer) error {
-			d, err := catalog.PrepareInsert(bson.D{{Key: "a", Value: bson.A{int32(1), int32(2)}}})
-			if err != nil {
-				return err
-			}
-			if err := w.Insert(c.Collection("db", "c"), d); err != nil {
-				return err
-			}
-			return errAbort
-		})
-		if !errors.Is(err, errAbort) {
-			t.Fatalf("aborted write: %v", err)
-		}
+		abortedInsert(t, c, bson.D{{Key: "a", Value: bson.A{int32(1), int32(2)}}})
 
 		insert(t, c, c.Collection("db", "c"), bson.D{{Key: "a", Value: bson.A{int32(3), int32(4)}}})
 		want(t, c, "a_1", true)
@@ -91,19 +96,7 @@ func TestIndexMultikeyRemembered(t *testing.T) {
 
 		// The stored markers survive a reopen, the failed write's does not.
 		createIndex(t, c, "x")
-		err = c.Write(ctx, storage.UpdateOptions{}, func(w *catalog.Writer) error {
-			d, err := catalog.PrepareInsert(bson.D{{Key: "x", Value: bson.A{}}})
-			if err != nil {
-				return err
-			}
-			if err := w.Insert(c.Collection("db", "c"), d); err != nil {
-				return err
-			}
-			return errAbort
-		})
-		if !errors.Is(err, errAbort) {
-			t.Fatalf("aborted write: %v", err)
-		}
+		abortedInsert(t, c, bson.D{{Key: "x", Value: bson.A{}}})
 		if err := eng.Close(); err != nil {
 			t.Fatal(err)
 		}

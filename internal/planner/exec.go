@@ -541,19 +541,22 @@ func (s *sliceIter) close() error { return nil }
 // stages that its consumer reads only Doc.Raw (no projection, no
 // in-memory sort).
 func markRawOnly(it docIter) {
+	switch x := belowLimits(it).(type) {
+	case *fetchIter:
+		x.rawOnly = true
+	case *idHackIter:
+		x.rawOnly = true
+	}
+}
+
+// belowLimits returns the iterator under a chain of SKIP and LIMIT stages.
+func belowLimits(it docIter) docIter {
 	for {
-		switch x := it.(type) {
-		case *limitIter:
-			it = x.in
-		case *fetchIter:
-			x.rawOnly = true
-			return
-		case *idHackIter:
-			x.rawOnly = true
-			return
-		default:
-			return
+		l, ok := it.(*limitIter)
+		if !ok {
+			return it
 		}
+		it = l.in
 	}
 }
 
@@ -562,17 +565,11 @@ func markRawOnly(it docIter) {
 // each document before asking for the next. It reports whether there is
 // such a FETCH.
 func markBorrow(it docIter) bool {
-	for {
-		switch x := it.(type) {
-		case *limitIter:
-			it = x.in
-		case *fetchIter:
-			x.borrow = true
-			return true
-		default:
-			return false
-		}
+	f, ok := belowLimits(it).(*fetchIter)
+	if ok {
+		f.borrow = true
 	}
+	return ok
 }
 
 type limitIter struct {

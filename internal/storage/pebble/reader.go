@@ -166,21 +166,14 @@ func (g *getter) seek(key []byte) bool {
 	return g.pos && bytes.Equal(it.Key(), key)
 }
 
-func (g *getter) Get(key []byte) ([]byte, error) {
-	i := g.it
-	if !i.eng.enter() {
-		return nil, storage.ErrClosed
-	}
-	defer i.eng.exit()
-	if i.closed {
-		return nil, storage.ErrClosed
-	}
-	return g.get(key)
-}
+func (g *getter) Get(key []byte) ([]byte, error) { return g.open(g.get, key) }
 
 // Borrow implements storage.Borrower: the value is Pebble's, valid until
 // the iterator moves (the next call) or closes.
-func (g *getter) Borrow(key []byte) ([]byte, error) {
+func (g *getter) Borrow(key []byte) ([]byte, error) { return g.open(g.find, key) }
+
+// open runs read(key) while the engine and the getter are open.
+func (g *getter) open(read func([]byte) ([]byte, error), key []byte) ([]byte, error) {
 	i := g.it
 	if !i.eng.enter() {
 		return nil, storage.ErrClosed
@@ -189,7 +182,7 @@ func (g *getter) Borrow(key []byte) ([]byte, error) {
 	if i.closed {
 		return nil, storage.ErrClosed
 	}
-	return g.find(key)
+	return read(key)
 }
 
 // get seeks key and returns a copy of its value, or ErrNotFound.

@@ -701,24 +701,35 @@ func testClosed(t *testing.T, e storage.Engine) {
 	}
 }
 
+// pointFixture stores a=1 b=2 bb=22 d=4, takes a snapshot and a Getter
+// over it (skipping the test if the engine offers none), then stores c=3
+// and a=changed, which neither may see.
+func pointFixture(t *testing.T, e storage.Engine) (storage.Snapshot, storage.Getter) {
+	t.Helper()
+	set(t, e, "a", "1", "b", "2", "bb", "22", "d", "4")
+	s := snap(t, e)
+	pr, ok := s.(storage.PointReader)
+	if !ok {
+		s.Close()
+		t.Skip("engine does not implement storage.PointReader (optional)")
+	}
+	g, err := pr.NewGetter()
+	if err != nil {
+		s.Close()
+		t.Fatal(err)
+	}
+	set(t, e, "c", "3", "a", "changed")
+	return s, g
+}
+
 // testPointReader checks the optional storage.PointReader capability:
 // a Getter sees the snapshot's state (not later writes), finds keys in
 // any order, reports absent keys (including prefixes and successors of
 // present ones) as ErrNotFound, and hands out values the caller owns.
 func testPointReader(t *testing.T, e storage.Engine) {
-	set(t, e, "a", "1", "b", "2", "bb", "22", "d", "4")
-	s := snap(t, e)
+	s, g := pointFixture(t, e)
 	defer s.Close()
-	pr, ok := s.(storage.PointReader)
-	if !ok {
-		t.Skip("engine does not implement storage.PointReader (optional)")
-	}
-	g, err := pr.NewGetter()
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer g.Close()
-	set(t, e, "c", "3", "a", "changed")
 	var held []byte
 	for _, tc := range []struct{ key, want string }{
 		{"a", "1"}, {"bb", "22"}, {"b", "2"}, {"c", ""}, {"ba", ""}, {"", ""},
@@ -757,23 +768,13 @@ func testPointReader(t *testing.T, e storage.Engine) {
 // snapshot's state, reports absent keys as ErrNotFound, and fails after
 // Close.
 func testBorrower(t *testing.T, e storage.Engine) {
-	set(t, e, "a", "1", "b", "2", "bb", "22", "d", "4")
-	s := snap(t, e)
+	s, g := pointFixture(t, e)
 	defer s.Close()
-	pr, ok := s.(storage.PointReader)
-	if !ok {
-		t.Skip("engine does not implement storage.PointReader (optional)")
-	}
-	g, err := pr.NewGetter()
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer g.Close()
 	b, ok := g.(storage.Borrower)
 	if !ok {
 		t.Skip("the engine's Getter does not implement storage.Borrower (optional)")
 	}
-	set(t, e, "c", "3", "a", "changed")
 	for _, tc := range []struct{ key, want string }{
 		{"a", "1"}, {"bb", "22"}, {"b", "2"}, {"c", ""}, {"ba", ""}, {"", ""},
 		{"a", "1"}, {"b", "2"}, {"ba", ""}, {"bb", "22"}, {"d", "4"}, {"e", ""}, {"d", "4"},
