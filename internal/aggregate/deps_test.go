@@ -217,6 +217,40 @@ func TestDocDecoder(t *testing.T) {
 	}
 }
 
+// TestDocDecoderDetached: a picking decoder's result does not alias its
+// input (Detached), which the aggregate command reads in place from the
+// storage engine: after the input's bytes are overwritten, binary data at
+// the top level, in an embedded document, in an array and in a code with
+// scope's scope is as it was.
+func TestDocDecoderDetached(t *testing.T) {
+	bin := bson.Binary{Subtype: 0, Data: []byte{1, 2, 3}}
+	doc := bson.D{
+		{Key: "b", Value: bin},
+		{Key: "d", Value: bson.D{{Key: "x", Value: bin}}},
+		{Key: "a", Value: bson.A{bin}},
+		{Key: "c", Value: bson.CodeWithScope{Code: "f()", Scope: bson.D{{Key: "x", Value: bin}}}},
+	}
+	raw, err := bson.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := NewDocDecoder(Deps{Fields: []string{"b", "d", "a", "c"}})
+	if !dec.Detached() {
+		t.Fatal("a picking decoder is not Detached")
+	}
+	got, err := dec.Decode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := extJSON(t, got)
+	for i := range raw {
+		raw[i] = 0xff
+	}
+	if after := extJSON(t, got); after != want {
+		t.Fatalf("decoded %s; after its input was overwritten, %s", want, after)
+	}
+}
+
 // BenchmarkDecodeAndGroup is the per-document work of the load tool's
 // group workload without storage: partial decoding of a ~1 KB usertable
 // document and a $group by a 100-valued field with {$sum: 1}. The

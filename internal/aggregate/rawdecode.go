@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -123,8 +124,15 @@ func (d *DocDecoder) Decode(raw []byte) (bson.D, error) {
 	}
 	out := make(bson.D, len(picked))
 	for i, p := range picked {
-		// As bsonutil.Decode would; binary data aliases raw.
-		v, err := bsonutil.DecodeValue(bsoncore.Value{Type: p.t, Data: raw[p.val:p.end]})
+		data := raw[p.val:p.end]
+		switch p.t {
+		case bsoncore.TypeBinary, bsoncore.TypeEmbeddedDocument, bsoncore.TypeArray, bsoncore.TypeCodeWithScope:
+			// Decoded binary data aliases its input: copy it, so the
+			// result never aliases raw (Detached), which callers read in
+			// place from the storage engine.
+			data = bytes.Clone(data)
+		}
+		v, err := bsonutil.DecodeValue(bsoncore.Value{Type: p.t, Data: data})
 		if err != nil {
 			return nil, fmt.Errorf("aggregate: decode fields: %w", err)
 		}
