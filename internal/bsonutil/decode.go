@@ -112,7 +112,10 @@ func DecodeValue(v bsoncore.Value) (any, error) {
 			return bson.Symbol(x), nil
 		}
 	case bsoncore.TypeCodeWithScope:
-		if code, scope, ok := v.CodeWithScopeOK(); ok && len(v.Data) > 4 && strTerminated(v.Data[4:]) {
+		// The total length must be exactly its parts' (as Unmarshal and
+		// mongod require): no bytes hidden after the scope.
+		if code, scope, ok := v.CodeWithScopeOK(); ok && len(v.Data) > 4 && strTerminated(v.Data[4:]) &&
+			len(v.Data) == 4+4+len(code)+1+len(scope) {
 			sd, err := decodeDoc(scope)
 			if err != nil {
 				return nil, err
