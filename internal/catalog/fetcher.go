@@ -80,8 +80,10 @@ func (f *Fetcher) ExpectMany() { f.reads.many = true }
 
 // Borrow tells f, before its first Fetch, that its caller is done with
 // each document before the next Fetch or Close (it copies what it keeps):
-// Fetch may then return the engine's own bytes, which are valid only
-// until then. Fetchers inside a write transaction ignore it.
+// Fetch may then return the engine's own bytes (where its Getter is a
+// storage.Borrower), which are valid only until then. A Fetcher that
+// remembers the documents it hands out for its Writer (record-id keyed
+// collections) ignores it.
 func (f *Fetcher) Borrow() {
 	if f.w == nil {
 		f.reads.borrow = true

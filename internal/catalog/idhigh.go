@@ -84,8 +84,14 @@ func (rc *recentKeys) add(rk []byte) {
 }
 
 func newIDHighs(eng storage.Engine) *idHighs {
+	return &idHighs{enabled: exclusive(eng), colls: map[uint64]*recentKeys{}}
+}
+
+// exclusive reports whether eng is storage.Exclusive: this process is the
+// only writer, so the catalog may keep facts about stored keys in memory.
+func exclusive(eng storage.Engine) bool {
 	x, ok := eng.(storage.Exclusive)
-	return &idHighs{enabled: ok && x.Exclusive(), colls: map[uint64]*recentKeys{}}
+	return ok && x.Exclusive()
 }
 
 // absent reports whether rk, a record key of collection id, is known not

@@ -234,7 +234,7 @@ type mkID struct {
 }
 
 func newMultikeyCache(eng storage.Engine) *multikeyCache {
-	if x, ok := eng.(storage.Exclusive); ok && x.Exclusive() {
+	if exclusive(eng) {
 		return &multikeyCache{}
 	}
 	return nil

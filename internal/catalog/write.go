@@ -132,7 +132,7 @@ type committedStats struct {
 }
 
 func newCommittedStats(eng storage.Engine) *committedStats {
-	if x, ok := eng.(storage.Exclusive); ok && x.Exclusive() {
+	if exclusive(eng) {
 		return &committedStats{m: map[uint64][2]int64{}}
 	}
 	return nil

@@ -305,8 +305,8 @@ type fetchIter struct {
 	// is neither decoded nor matched again.
 	rawOnly bool
 	// borrow: the consumer is done with each document before the next
-	// one is asked for (BorrowRaw), so a rawOnly document may be the
-	// engine's bytes rather than a copy.
+	// one is asked for (BorrowRaw), and documents are handed on as
+	// fetched (rawOnly, no check): they may be the engine's bytes.
 	borrow bool
 }
 
@@ -332,7 +332,7 @@ func (f *fetchIter) fetch(e entry) (bson.Raw, error) {
 			if scansRange(f.n.child()) {
 				fr.ExpectMany()
 			}
-			if f.borrow && f.rawOnly && !f.check {
+			if f.borrow {
 				fr.Borrow()
 			}
 			f.f = fr
@@ -562,14 +562,16 @@ func belowLimits(it docIter) docIter {
 
 // markBorrow tells the FETCH under a chain of SKIP and LIMIT stages
 // (which hold no document past their next call) that its consumer copies
-// each document before asking for the next. It reports whether there is
-// such a FETCH.
+// each document before asking for the next. It reports whether that FETCH
+// will lend the engine's bytes: only when it hands documents on as
+// fetched (markRawOnly, and no filter left to check).
 func markBorrow(it docIter) bool {
 	f, ok := belowLimits(it).(*fetchIter)
-	if ok {
-		f.borrow = true
+	if !ok || !f.rawOnly || f.check {
+		return false
 	}
-	return ok
+	f.borrow = true
+	return true
 }
 
 type limitIter struct {

@@ -276,10 +276,7 @@ func BorrowRaw(it Iterator) bool {
 	return ok && b.BorrowRaw()
 }
 
-// BorrowRaw is called, before the first Next, by a caller that is done
-// with each document Next returns before it calls Next again or Close (it
-// copies what it keeps). Documents may then be the storage engine's own
-// bytes, valid only until that next call. It reports whether they may.
+// BorrowRaw implements the package function BorrowRaw.
 func (p *projectIter) BorrowRaw() bool {
 	if p.proj != nil || p.keyOnly {
 		return false

@@ -54,23 +54,22 @@ func (e *Engine) dropAnchor(snap *pebble.Snapshot) {
 		return // closed or closing: Close releases the anchor
 	}
 	defer e.exit()
+	e.releaseAnchor(snap)
+}
+
+// closeAnchor releases the anchor; Close calls it before closing the DB.
+func (e *Engine) closeAnchor() { e.releaseAnchor(nil) }
+
+// releaseAnchor closes the anchor if it is only (any anchor when only is
+// nil).
+func (e *Engine) releaseAnchor(only *pebble.Snapshot) {
 	e.anchorMu.Lock()
-	if e.anchor.snap != snap {
+	snap := e.anchor.snap
+	if snap == nil || (only != nil && snap != only) {
 		e.anchorMu.Unlock()
 		return
 	}
 	e.anchor = anchor{}
 	e.anchorMu.Unlock()
 	_ = snap.Close()
-}
-
-// closeAnchor releases the anchor; Close calls it before closing the DB.
-func (e *Engine) closeAnchor() {
-	e.anchorMu.Lock()
-	snap := e.anchor.snap
-	e.anchor = anchor{}
-	e.anchorMu.Unlock()
-	if snap != nil {
-		_ = snap.Close()
-	}
 }

@@ -340,10 +340,7 @@ func (e *Engine) runTxn(opts storage.UpdateOptions, fn func(storage.Txn) error) 
 		return nil, nil, nil
 	}
 	n := e.applied.Load() + 1
-	var renew []rowWrite
-	if e.rc != nil {
-		renew = e.rc.beginCommit(b, n)
-	}
+	renew := e.rc.beginCommit(b, n)
 	var commit func() error
 	switch {
 	case opts.NoSync:
@@ -362,9 +359,7 @@ func (e *Engine) runTxn(opts storage.UpdateOptions, fn func(storage.Txn) error) 
 		keep = true
 		return nil, nil, fmt.Errorf("storage/pebble: commit: %w", err)
 	}
-	if e.rc != nil {
-		e.rc.endCommit(renew, n)
-	}
+	e.rc.endCommit(renew, n) // nothing to renew without a cache
 	e.applied.Store(n)
 	t.runApplied() // still under the write lock
 	if opts.NoSync {

@@ -85,9 +85,6 @@ func (s *snapshot) Get(key []byte) ([]byte, error) {
 // cachedGet is get through the row cache rc (if not nil) for a read that
 // noted commit a.
 func cachedGet(rc *rowCache, a uint64, r pebbleReader, key []byte) ([]byte, error) {
-	if rc == nil {
-		return get(r, key)
-	}
 	if v, ok := rc.lookup(key, a); ok {
 		return append([]byte(nil), v...), nil
 	}
@@ -284,7 +281,7 @@ func (t *txn) Get(key []byte) ([]byte, error) {
 	if t.done {
 		return nil, errTxnDone
 	}
-	if t.b.Empty() && t.e != nil {
+	if t.b.Empty() {
 		// Nothing written yet: the read is of the committed state, every
 		// commit up to the last applied (the write lock is held).
 		return cachedGet(t.e.rc, t.e.applied.Load(), t.b, key)
@@ -397,7 +394,6 @@ func (t *txn) DeleteRange(lower, upper []byte) error {
 	return nil
 }
 
-// finish closes the iterators left open by fn and invalidates the txn.
 // runApplied runs the OnApply functions once the commit is applied.
 func (t *txn) runApplied() {
 	for _, fn := range t.applied {
@@ -406,6 +402,7 @@ func (t *txn) runApplied() {
 	t.applied = nil
 }
 
+// finish closes the iterators left open by fn and invalidates the txn.
 func (t *txn) finish() {
 	t.done = true
 	for it := range t.iters {

@@ -73,13 +73,20 @@ func newRowCache(capacity int64) *rowCache {
 	return &rowCache{capacity: capacity, m: map[string]rowEntry{}, seed: maphash.MakeSeed()}
 }
 
+// entrySize approximates the memory an entry of key and v takes.
+func entrySize(key string, v []byte) int64 { return int64(len(key) + len(v) + rowOverhead) }
+
 func (c *rowCache) slot(key []byte) *uint64 {
 	return &c.slots[maphash.Bytes(c.seed, key)&(rowSlots-1)]
 }
 
 // lookup returns the cached value of key for a read that noted a, or
-// false. The value is shared: the caller copies it.
+// false. The value is shared: the caller copies it. A nil cache holds
+// nothing.
 func (c *rowCache) lookup(key []byte, a uint64) ([]byte, bool) {
+	if c == nil {
+		return nil, false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[string(key)]
@@ -92,28 +99,29 @@ func (c *rowCache) lookup(key []byte, a uint64) ([]byte, bool) {
 // store caches v, the value of key as read by a read that noted a, if no
 // commit after a has begun to write key. It copies v.
 func (c *rowCache) store(key, v []byte, a uint64) {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if a < c.floor || *c.slot(key) > a {
 		return
 	}
-	if old, ok := c.m[string(key)]; ok {
-		if old.from >= a {
-			return
-		}
-		c.bytes -= int64(len(key) + len(old.v) + rowOverhead)
-	}
-	c.put(key, append([]byte(nil), v...), a)
-}
-
-// put adds an entry (c.mu held) and evicts others beyond the capacity.
-func (c *rowCache) put(key, v []byte, from uint64) {
-	size := int64(len(key) + len(v) + rowOverhead)
-	if size > c.capacity/8 {
-		delete(c.m, string(key))
+	if old, ok := c.m[string(key)]; ok && old.from >= a {
 		return
 	}
-	c.m[string(key)] = rowEntry{v: v, from: from}
+	c.put(key, v, a)
+}
+
+// put stores a copy of v as key's entry, replacing any, and evicts others
+// beyond the capacity (c.mu held).
+func (c *rowCache) put(key, v []byte, from uint64) {
+	c.remove(key)
+	size := entrySize(string(key), v)
+	if size > c.capacity/8 {
+		return
+	}
+	c.m[string(key)] = rowEntry{v: append([]byte(nil), v...), from: from}
 	c.bytes += size
 	if c.bytes <= c.capacity {
 		return
@@ -124,8 +132,18 @@ func (c *rowCache) put(key, v []byte, from uint64) {
 			break
 		}
 		delete(c.m, k)
-		c.bytes -= int64(len(k) + len(e.v) + rowOverhead)
+		c.bytes -= entrySize(k, e.v)
 	}
+}
+
+// remove drops key's entry and reports whether there was one (c.mu held).
+func (c *rowCache) remove(key []byte) bool {
+	e, ok := c.m[string(key)]
+	if ok {
+		delete(c.m, string(key))
+		c.bytes -= entrySize(string(key), e.v)
+	}
+	return ok
 }
 
 // rowWrite is one written key of a commit whose entry is to be renewed.
@@ -134,8 +152,11 @@ type rowWrite struct{ key, value []byte }
 // beginCommit runs under the write lock before commit n is applied: it
 // removes the entries of the keys b writes and stamps their slots with n.
 // It returns the keys that had entries and are set (not deleted) by b,
-// whose new values endCommit stores.
+// whose new values endCommit stores. A nil cache does nothing.
 func (c *rowCache) beginCommit(b *pebble.Batch, n uint64) []rowWrite {
+	if c == nil {
+		return nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var renew []rowWrite
@@ -159,12 +180,8 @@ func (c *rowCache) beginCommit(b *pebble.Batch, n uint64) []rowWrite {
 			// Renew a key written twice from neither write.
 			renew = slices.DeleteFunc(renew, func(w rowWrite) bool { return bytes.Equal(w.key, key) })
 		}
-		if e, cached := c.m[string(key)]; cached {
-			delete(c.m, string(key))
-			c.bytes -= int64(len(key) + len(e.v) + rowOverhead)
-			if kind == pebble.InternalKeyKindSet && !again {
-				renew = append(renew, rowWrite{key, value})
-			}
+		if c.remove(key) && kind == pebble.InternalKeyKindSet && !again {
+			renew = append(renew, rowWrite{key, value})
 		}
 	}
 }
@@ -178,9 +195,6 @@ func (c *rowCache) endCommit(renew []rowWrite, n uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, w := range renew {
-		if old, ok := c.m[string(w.key)]; ok {
-			c.bytes -= int64(len(w.key) + len(old.v) + rowOverhead)
-		}
-		c.put(w.key, append([]byte(nil), w.value...), n)
+		c.put(w.key, w.value, n)
 	}
 }
