@@ -16,6 +16,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver"
 )
 
 // Config configures Run.
@@ -429,9 +430,7 @@ func (h *harness) writer(ctx context.Context, client *mongo.Client, w int, rng *
 			m.mu.Unlock()
 			continue
 		}
-		var ce mongo.CommandError
-		var we mongo.WriteException
-		if (errors.As(err, &ce) || errors.As(err, &we)) && !mongo.IsNetworkError(err) && !mongo.IsTimeout(err) {
+		if !outcomeUnknown(err) {
 			return fmt.Errorf("writer %d: unexpected server error: %w", w, err)
 		}
 		// Outcome unknown: the server was killed (or is being killed).
@@ -445,6 +444,28 @@ func (h *harness) writer(ctx context.Context, client *mongo.Client, w int, rng *
 		return nil
 	}
 	return nil
+}
+
+// outcomeUnknown reports whether a failed write may or may not have been
+// applied because the server went away: a network error or a timeout, or
+// any error the driver made itself rather than received. The driver fails
+// a check-out from a pool it cleared after a network error (a graceful
+// shutdown closing connections does that) with an error labelled only
+// TransientTransactionError; it wraps a driver.RetryablePoolError, and a
+// retried write that meets it may have been applied by its first attempt.
+// A reply from the server (CommandError or WriteException otherwise) is a
+// definite refusal.
+func outcomeUnknown(err error) bool {
+	if mongo.IsNetworkError(err) || mongo.IsTimeout(err) {
+		return true
+	}
+	var pe driver.RetryablePoolError
+	if errors.As(err, &pe) {
+		return true
+	}
+	var ce mongo.CommandError
+	var we mongo.WriteException
+	return !errors.As(err, &ce) && !errors.As(err, &we)
 }
 
 func (h *harness) count(p *int64) { atomic.AddInt64(p, 1) }
