@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/cairndb/cairn/internal/storage"
@@ -390,4 +391,60 @@ func crashedSnapshot(t *testing.T, fs vfs.FS) storage.Snapshot {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// TestBlockSize checks that flushed tables' data blocks are cut at the
+// configured size: their average size is within a factor of two of it.
+func TestBlockSize(t *testing.T) {
+	for _, tc := range []struct {
+		opt, want int
+	}{
+		{0, DefaultBlockSize},
+		{4 << 10, 4 << 10},
+		{64 << 10, 64 << 10},
+	} {
+		e, err := Open("db", &Options{FS: vfs.NewMem(), BlockSize: tc.opt, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(3, 4))
+		val := make([]byte, 1000)
+		err = e.Update(context.Background(), storage.UpdateOptions{NoSync: true}, func(tx storage.Txn) error {
+			for i := range 2000 {
+				for j := range val {
+					val[j] = byte(rng.Uint32()) // incompressible
+				}
+				if err := tx.Set(fmt.Appendf(nil, "r/%05d", i), val); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		levels, err := e.db.SSTables(pebble.WithProperties())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var size, blocks uint64
+		for _, level := range levels {
+			for _, tbl := range level {
+				size += tbl.Properties.DataSize
+				blocks += tbl.Properties.NumDataBlocks
+			}
+		}
+		if blocks == 0 {
+			t.Fatalf("BlockSize %d: no data blocks were written", tc.opt)
+		}
+		if avg := size / blocks; avg < uint64(tc.want/2) || avg > uint64(tc.want*2) {
+			t.Errorf("BlockSize %d: data blocks average %d bytes, want about %d", tc.opt, avg, tc.want)
+		}
+		if err := e.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
