@@ -586,7 +586,7 @@ func aggregateCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	}
 	// The cursor outlives this request; it must not use the request's context.
 	cur := &Cursor{NS: ns(req.DB, nsName), Iter: &sourceIter{ctx: context.WithoutCancel(ctx), src: out}}
-	return firstBatch(env, cur, ar.batchSize, false)
+	return firstBatch(env, cur, ar.batchSize, false, nil)
 }
 
 // startsWithOwnSource reports whether the first stage produces its own

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -47,41 +48,59 @@ func TestFillBatchCopiesBorrowed(t *testing.T) {
 		// 17 documents of 1 MiB do not fit in one batch: the 16th is held over.
 		{"full batch", 17, 1 << 20, 0, 0, 15},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c := &Cursor{Iter: &reusingIter{n: tc.n, size: tc.size}, Borrowed: true, Limit: tc.limit}
-			var got []int32
-			for round := 0; ; round++ {
-				batch, done, err := fillBatch(c, tc.batch)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if round == 0 && len(batch) != tc.wantBatch1 {
-					t.Fatalf("first batch has %d documents, want %d", len(batch), tc.wantBatch1)
-				}
-				for _, d := range batch {
-					id, ok := d.(bson.Raw).Lookup("_id").Int32OK()
-					if !ok {
-						t.Fatalf("document %d has no int32 _id", len(got))
-					}
-					got = append(got, id)
-				}
-				if done || round > 100 {
-					break
-				}
+		for _, shared := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/shared block %v", tc.name, shared), func(t *testing.T) {
+				fillBatchRounds(t, tc.n, tc.size, tc.batch, tc.limit, tc.wantBatch1, shared)
+			})
+		}
+	}
+}
+
+// fillBatchRounds reads a borrowed cursor to the end and checks each
+// batch as soon as it is filled (a shared block is reused by the next).
+func fillBatchRounds(t *testing.T, n, size int, batchSize, limit int64, wantBatch1 int, shared bool) {
+	var block *[]byte
+	if shared {
+		block = new([]byte)
+	}
+	c := &Cursor{Iter: &reusingIter{n: n, size: size}, Borrowed: true, Limit: limit}
+	var got []int32
+	for round := 0; ; round++ {
+		batch, done, err := fillBatch(c, batchSize, block)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if round == 0 && len(batch) != wantBatch1 {
+			t.Fatalf("first batch has %d documents, want %d", len(batch), wantBatch1)
+		}
+		if shared && len(batch) > 0 && size < 1<<20 {
+			// Small batches fit in one block, which the connection keeps.
+			if first := batch[0].(bson.Raw); cap(*block) == 0 || &first[:1][0] != &(*block)[:1][0] {
+				t.Fatalf("round %d: the batch did not use the shared block", round)
 			}
-			want := tc.n
-			if tc.limit > 0 {
-				want = int(tc.limit)
+		}
+		for _, d := range batch {
+			id, ok := d.(bson.Raw).Lookup("_id").Int32OK()
+			if !ok {
+				t.Fatalf("document %d has no int32 _id", len(got))
 			}
-			if len(got) != want {
-				t.Fatalf("%d documents in all, want %d", len(got), want)
-			}
-			for i, id := range got {
-				if id != int32(i) {
-					t.Fatalf("document %d has _id %d: a borrowed document was not copied", i, id)
-				}
-			}
-		})
+			got = append(got, id)
+		}
+		if done || round > 100 {
+			break
+		}
+	}
+	want := n
+	if limit > 0 {
+		want = int(limit)
+	}
+	if len(got) != want {
+		t.Fatalf("%d documents in all, want %d", len(got), want)
+	}
+	for i, id := range got {
+		if id != int32(i) {
+			t.Fatalf("document %d has _id %d: a borrowed document was not copied", i, id)
+		}
 	}
 }
 

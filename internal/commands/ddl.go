@@ -247,7 +247,7 @@ func listCollectionsCmd(ctx context.Context, env *Env, req *Request) (bson.D, er
 	if batchSize == 0 {
 		batchSize = int64(len(docs)) + 1
 	}
-	return firstBatch(env, cur, batchSize, false)
+	return firstBatch(env, cur, batchSize, false, nil)
 }
 
 type rawSliceIter struct {

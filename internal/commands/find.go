@@ -98,7 +98,7 @@ func findCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	}
 	cur := &Cursor{NS: ns(req.DB, name), Iter: &snapIter{Iterator: pit, snap: snap}, Limit: q.Limit}
 	cur.Borrowed = planner.BorrowRaw(pit)
-	return firstBatch(env, cur, batchSize, singleBatch)
+	return firstBatch(env, cur, batchSize, singleBatch, batchBlock(req))
 }
 
 // parseFindQuery reads the query of a find command (filter, sort,
@@ -141,9 +141,9 @@ func parseFindQuery(req *Request) (*planner.Query, error) {
 }
 
 // firstBatch fills the first batch of a new cursor and registers the
-// cursor if documents remain.
-func firstBatch(env *Env, cur *Cursor, batchSize int64, singleBatch bool) (bson.D, error) {
-	batch, done, err := fillBatch(cur, batchSize)
+// cursor if documents remain. block is as for fillBatch.
+func firstBatch(env *Env, cur *Cursor, batchSize int64, singleBatch bool, block *[]byte) (bson.D, error) {
+	batch, done, err := fillBatch(cur, batchSize, block)
 	if err != nil {
 		cur.Iter.Close()
 		return nil, err
@@ -169,10 +169,22 @@ func cursorReply(ns string, id int64, field string, batch bson.A) bson.D {
 }
 
 // fillBatch reads up to n documents (0 = as many as fit in 16 MiB) from
-// the cursor. done reports that the cursor is exhausted.
-func fillBatch(c *Cursor, n int64) (batch bson.A, done bool, err error) {
+// the cursor. done reports that the cursor is exhausted. Borrowed
+// documents (c.Borrowed) are copied into block, a reusable block that the
+// batch may use until the reply is encoded (the connection's; nil for
+// none): it starts there and keeps the last block it filled for the next
+// batch.
+func fillBatch(c *Cursor, n int64, block *[]byte) (batch bson.A, done bool, err error) {
 	size := 0
 	var arena []byte // copies of borrowed documents (c.Borrowed)
+	if block != nil && c.Borrowed {
+		arena = (*block)[:0]
+		defer func() {
+			if cap(arena) <= maxKeptBatchBlock {
+				*block = arena[:0]
+			}
+		}()
+	}
 	for n == 0 || int64(len(batch)) < n {
 		if c.Limit > 0 && c.Returned >= c.Limit {
 			return batch, true, nil
@@ -216,6 +228,11 @@ func fillBatch(c *Cursor, n int64) (batch bson.A, done bool, err error) {
 	}
 	return batch, false, nil
 }
+
+// maxKeptBatchBlock bounds the block a connection keeps between batches;
+// a larger one (arenaChunk makes them up to 1 MiB) is left to the garbage
+// collector.
+const maxKeptBatchBlock = 256 << 10
 
 // arenaChunk sizes a new block for borrowed documents' copies: room for
 // as many documents of this one's size as the batch (and the cursor's
@@ -265,7 +282,7 @@ func getMoreCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {
 	if cur.Tailable {
 		return tailableGetMore(ctx, env, cur, batchSize)
 	}
-	batch, done, err := fillBatch(cur, batchSize)
+	batch, done, err := fillBatch(cur, batchSize, batchBlock(req))
 	if err != nil {
 		env.Cursors.Remove(cur)
 		return nil, err

@@ -80,7 +80,7 @@ func listIndexesCmd(ctx context.Context, env *Env, req *Request) (bson.D, error)
 		}
 	}
 	cur := &Cursor{NS: ns(req.DB, name), Iter: &rawSliceIter{docs: docs}}
-	return firstBatch(env, cur, batchSize, false)
+	return firstBatch(env, cur, batchSize, false, nil)
 }
 
 func dropIndexesCmd(ctx context.Context, env *Env, req *Request) (bson.D, error) {

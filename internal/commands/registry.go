@@ -40,6 +40,21 @@ type Conn struct {
 	LocalAddr  string
 	// ClientMetadata is the "client" document from the first hello.
 	ClientMetadata bson.D
+
+	// batchBlock is the block find and getMore copy borrowed documents
+	// into (fillBatch). A connection runs one command at a time and the
+	// server encodes each reply before it reads the next command, so the
+	// block is free again when the next find starts.
+	batchBlock []byte
+}
+
+// batchBlock returns the connection's block for batch copies, or nil when
+// the request has no connection (the documents get blocks of their own).
+func batchBlock(req *Request) *[]byte {
+	if req.Conn == nil {
+		return nil
+	}
+	return &req.Conn.batchBlock
 }
 
 // Handler runs one command. It returns the reply fields without "ok"; the

@@ -77,7 +77,7 @@ func tailableFind(env *Env, req *Request, name string, q *planner.Query, batchSi
 		return nil, err
 	}
 	cur := &Cursor{NS: nsName, Iter: it, Limit: q.Limit, Tailable: true, AwaitData: awaitData}
-	batch, _, err := fillBatch(cur, batchSize)
+	batch, _, err := fillBatch(cur, batchSize, nil)
 	if err != nil {
 		it.Close()
 		return nil, err
@@ -115,7 +115,7 @@ func tailableGetMore(ctx context.Context, env *Env, cur *Cursor, batchSize int64
 				wake = env.Catalog.InsertSignal(coll)
 			}
 		}
-		batch, _, err := fillBatch(cur, batchSize)
+		batch, _, err := fillBatch(cur, batchSize, nil)
 		if err != nil {
 			env.Cursors.Remove(cur)
 			return nil, err

@@ -249,7 +249,7 @@ func (vr *viewRead) cursor(ctx context.Context, env *Env, areq *Request, batchSi
 	}
 	// The cursor outlives this request; it must not use its context.
 	cur := &Cursor{NS: vr.ns, Iter: &sourceIter{ctx: context.WithoutCancel(ctx), src: src}}
-	return firstBatch(env, cur, batchSize, singleBatch)
+	return firstBatch(env, cur, batchSize, singleBatch, nil)
 }
 
 // source reads the whole view (for $lookup, $graphLookup, $unionWith).
