@@ -8,8 +8,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -195,5 +197,29 @@ func TestMemoryLimit(t *testing.T) {
 		if got := memoryLimit(config{CacheSize: tt.cache, RowCacheSize: tt.rows, MemTableSize: tt.memtable}, tt.offHeap); got != tt.want {
 			t.Errorf("memoryLimit(cache %d, memtable %d, off heap %v) = %d, want %d", tt.cache, tt.memtable, tt.offHeap, got, tt.want)
 		}
+	}
+}
+
+// TestMallocArenasCapped: with cgo on glibc (Debian, where CI runs) the
+// C allocator is capped at one arena when the program loads, unless
+// MALLOC_ARENA_MAX says otherwise; without cgo there is nothing to cap.
+func TestMallocArenasCapped(t *testing.T) {
+	if !pebbleOffHeap {
+		if mallocArenasCapped() {
+			t.Error("mallocArenasCapped reported a cap without cgo")
+		}
+		return
+	}
+	if runtime.GOOS != "linux" {
+		t.Skipf("glibc's mallopt(M_ARENA_MAX) is checked on linux only, not %s", runtime.GOOS)
+	}
+	if musl, _ := filepath.Glob("/lib/ld-musl-*"); len(musl) > 0 {
+		t.Skip("musl's malloc has no arenas to cap")
+	}
+	if os.Getenv("MALLOC_ARENA_MAX") != "" {
+		t.Skip("MALLOC_ARENA_MAX is set: the program leaves the allocator to it")
+	}
+	if !mallocArenasCapped() {
+		t.Error("the C allocator's arenas were not capped at load")
 	}
 }
