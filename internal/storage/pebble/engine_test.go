@@ -216,22 +216,8 @@ func TestEstimateSize(t *testing.T) {
 		t.Errorf("EstimateSize on empty = %d, %v; want 0, nil", n, err)
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
-	val := make([]byte, 1000)
 	for batch := range 10 {
-		err := e.Update(context.Background(), storage.UpdateOptions{NoSync: true}, func(tx storage.Txn) error {
-			for i := range 100 {
-				for j := range val {
-					val[j] = byte(rng.Uint32()) // incompressible
-				}
-				if err := tx.Set(fmt.Appendf(nil, "a/%05d", batch*100+i), val); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		setIncompressible(t, e, rng, "a/", batch*100, 100)
 	}
 	if err := e.Flush(); err != nil {
 		t.Fatal(err)
@@ -407,22 +393,7 @@ func TestBlockSize(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rng := rand.New(rand.NewPCG(3, 4))
-		val := make([]byte, 1000)
-		err = e.Update(context.Background(), storage.UpdateOptions{NoSync: true}, func(tx storage.Txn) error {
-			for i := range 2000 {
-				for j := range val {
-					val[j] = byte(rng.Uint32()) // incompressible
-				}
-				if err := tx.Set(fmt.Appendf(nil, "r/%05d", i), val); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		setIncompressible(t, e, rand.New(rand.NewPCG(3, 4)), "r/", 0, 2000)
 		if err := e.Flush(); err != nil {
 			t.Fatal(err)
 		}
@@ -446,5 +417,26 @@ func TestBlockSize(t *testing.T) {
 		if err := e.Close(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// setIncompressible writes keys prefix+%05d for first..first+n-1 in one
+// unsynced transaction, each with 1000 random (incompressible) bytes.
+func setIncompressible(t *testing.T, e *Engine, rng *rand.Rand, prefix string, first, n int) {
+	t.Helper()
+	val := make([]byte, 1000)
+	err := e.Update(context.Background(), storage.UpdateOptions{NoSync: true}, func(tx storage.Txn) error {
+		for i := first; i < first+n; i++ {
+			for j := range val {
+				val[j] = byte(rng.Uint32())
+			}
+			if err := tx.Set(fmt.Appendf(nil, "%s%05d", prefix, i), val); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
