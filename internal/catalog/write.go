@@ -50,7 +50,8 @@ func (w *Writer) get(key []byte) ([]byte, error) {
 type statDelta struct{ count, size int64 }
 
 // Write runs fn in one transaction. If fn returns an error, nothing is
-// applied. Unless opts.NoSync, the writes are durable when Write returns.
+// applied. opts says how durable the writes are when Write returns (see
+// storage.UpdateOptions).
 func (c *Catalog) Write(ctx context.Context, opts storage.UpdateOptions, fn func(w *Writer) error) error {
 	c.mu.RLock()
 	defer c.mu.RUnlock()

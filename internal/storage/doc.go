@@ -12,9 +12,12 @@
 //     committed state plus its own writes, and its writes become visible
 //     atomically when fn returns nil. Concurrent Update calls on one engine
 //     are serializable (an engine may simply run them one at a time, or
-//     retry on conflict). Unless UpdateOptions.NoSync is set, the writes are
-//     durable (synced) before Update returns; engines share syncs between
-//     concurrent committers (group commit).
+//     retry on conflict). By default the writes are durable (synced)
+//     before Update returns; engines share syncs between concurrent
+//     committers (group commit). UpdateOptions relaxes that: Written
+//     returns once the writes are in the operating system's hands (they
+//     survive kill -9 and are synced within the engine's sync interval),
+//     NoSync as soon as they are visible.
 //
 // Optional capabilities are separate interfaces found by type assertion,
 // as in database/sql/driver: SizeEstimator, PointReader (many point reads

@@ -32,11 +32,20 @@ type Engine interface {
 	Close() error
 }
 
-// UpdateOptions tune one Update call.
+// UpdateOptions tune one Update call. The zero value is the strictest:
+// the commit is synced to stable storage before Update returns.
 type UpdateOptions struct {
-	// NoSync skips waiting for the commit to be synced to stable storage
-	// (write concern w:0 or j:false).
+	// NoSync returns as soon as the commit is visible, without waiting
+	// for it to reach the log at all (write concern w:0). It may be lost
+	// if the process dies.
 	NoSync bool
+	// Written lets Update return once the commit has been handed to the
+	// operating system (written to the engine's log file) instead of
+	// synced: it survives the process being killed, but not a power loss
+	// until the engine's next sync, which comes within its sync interval
+	// (MongoDB's journal commit interval; write concern w:1 without j).
+	// An engine that cannot tell the two apart syncs.
+	Written bool
 }
 
 // Reader reads keys.

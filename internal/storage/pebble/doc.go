@@ -36,8 +36,9 @@
 // implies every earlier record in that WAL file is synced too; when Pebble
 // rotates to a new WAL file it closes the old one, and closing syncs it,
 // before anything is written to the new file. Therefore when Update
-// returns nil without NoSync, the transaction's batch is on stable storage
-// and survives kill -9 and power loss.
+// returns nil for a synced commit (neither NoSync nor Written), the
+// transaction's batch is on stable storage and survives kill -9 and power
+// loss.
 //
 // A consequence of "visible before durable": another transaction or
 // snapshot may observe a committed write for the brief window before its
@@ -46,9 +47,21 @@
 // read it also syncs it (its sync covers the earlier WAL record). This is
 // the same trade-off MongoDB makes for j:true.
 //
-// With UpdateOptions.NoSync the commit returns as soon as the batch is
-// visible; the data reaches the WAL file asynchronously and is made durable
-// by any later synced commit, a memtable flush or Close.
+// With UpdateOptions.Written (write concern w:1, the default) the commit
+// takes the same path, but the WAL writer's sync is skipped unless a
+// synced commit is waiting too: Update returns once the record is written
+// to the WAL file, where it survives kill -9, and a background loop syncs
+// the WAL every Options.SyncInterval (100 ms by default, MongoDB's journal
+// commit interval), as does rotating to a new WAL file. A power loss can
+// lose the last interval's Written commits, always a tail of the log. This
+// needs a WAL format that reads a torn tail as the end of the log, so new
+// stores are created at the format before FormatWALSyncChunks (walsync.go
+// says why); on a store at a later format Written commits are synced.
+// Reads after a fatal error then serve the last acknowledged state.
+//
+// With UpdateOptions.NoSync (w:0) the commit returns as soon as the batch
+// is visible; the data reaches the WAL file asynchronously and is made
+// durable by any later synced commit, a memtable flush or Close.
 //
 // # Caches of our own
 //

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -60,6 +61,13 @@ type Options struct {
 	// already written keep theirs until compactions rewrite them.
 	BlockSize int
 
+	// SyncInterval is how long a commit made with
+	// storage.UpdateOptions.Written may stay written to the WAL file but
+	// not synced: a background loop syncs the WAL this often (walsync.go).
+	// 0 means DefaultSyncInterval; a negative value syncs Written commits
+	// like any other.
+	SyncInterval time.Duration
+
 	// syncUnderLock makes Update commit with pebble.Sync while holding the
 	// write lock, disabling group commit. Only benchmarks set it.
 	syncUnderLock bool
@@ -101,6 +109,9 @@ type Engine struct {
 	// (anchor.go).
 	anchorMu sync.Mutex
 	anchor   anchor
+
+	// wal decides which WAL syncs reach the disk (walsync.go).
+	wal *walSyncer
 }
 
 var (
@@ -137,16 +148,21 @@ func Open(dir string, opts *Options) (*Engine, error) {
 	if o.RowCacheSize == 0 {
 		o.RowCacheSize = DefaultRowCacheSize
 	}
+	if o.SyncInterval == 0 {
+		o.SyncInterval = DefaultSyncInterval
+	}
 	cache := pebble.NewCache(o.CacheSize)
 	defer cache.Unref()
 	fs := &failState{}
+	ws := newWALSyncer()
 	po := &pebble.Options{
 		// yieldFS: the WAL writer lets the commits it just woke run
-		// before it blocks in its next sync (see yieldfs.go).
-		FS:                 yieldFS{o.FS},
+		// before it blocks in its next sync (see yieldfs.go). walFS:
+		// Written commits skip the sync (walsync.go).
+		FS:                 walFS{FS: yieldFS{o.FS}, s: ws},
 		Cache:              cache,
 		Logger:             slogLogger{l: o.Logger.With("component", "pebble", "dir", dir), fail: fs},
-		FormatMajorVersion: pebble.FormatNewest,
+		FormatMajorVersion: storeFormat,
 		MemTableSize:       o.MemTableSize,
 	}
 	// Bloom filters (10 bits a key, about 1% false positives) let a Get
@@ -160,7 +176,7 @@ func Open(dir string, opts *Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage/pebble: open %q: %w", dir, err)
 	}
-	return &Engine{
+	e := &Engine{
 		db:        db,
 		fail:      fs,
 		dir:       dir,
@@ -170,8 +186,27 @@ func Open(dir string, opts *Options) (*Engine, error) {
 		// What Open recovered is durable.
 		durable: newSharedSnap(db.NewSnapshot(), 0),
 		rc:      newRowCache(o.RowCacheSize),
-	}, nil
+		wal:     ws,
+	}
+	switch {
+	case o.SyncInterval < 0:
+	case db.FormatMajorVersion() >= pebble.FormatWALSyncChunks:
+		o.Logger.Info("storage/pebble: the store's format stamps WAL records with synced offsets, so w:1 writes are synced like j:true ones; a store created by this version does not",
+			"dir", dir, "format", db.FormatMajorVersion().String())
+	default:
+		ws.lazy.Store(true)
+		ws.start(o.SyncInterval, func(err error) {
+			err = fatalError("sync WAL: "+err.Error(), err)
+			o.Logger.Error("storage/pebble: background WAL sync failed", "dir", dir, "err", err)
+			fs.set(err)
+		})
+	}
+	return e, nil
 }
+
+// LazySyncs reports whether commits made with storage.UpdateOptions.Written
+// return before their WAL sync (see walsync.go); when false they are synced.
+func (e *Engine) LazySyncs() bool { return e.wal.lazy.Load() }
 
 // DB returns the underlying Pebble DB, for metrics and tools. Callers must
 // not close it.
@@ -219,9 +254,10 @@ func (e *Engine) Snapshot() (storage.Snapshot, error) {
 }
 
 // Update runs fn in a serializable read-write transaction and commits its
-// writes atomically if fn returns nil. Unless opts.NoSync is set, the
-// commit is synced to stable storage (sharing fsyncs with concurrent
-// committers) before Update returns.
+// writes atomically if fn returns nil. Unless opts.NoSync or opts.Written
+// is set, the commit is synced to stable storage (sharing fsyncs with
+// concurrent committers) before Update returns; with Written it is
+// written to the WAL file (walsync.go).
 func (e *Engine) Update(ctx context.Context, opts storage.UpdateOptions, fn func(storage.Txn) error) error {
 	if ctx == nil {
 		ctx = context.Background()
@@ -252,6 +288,12 @@ func (e *Engine) Update(ctx context.Context, opts storage.UpdateOptions, fn func
 		// A commit failed fatally while this one waited for the lock.
 		<-e.writeSem
 		return err
+	}
+	if !opts.NoSync && !opts.Written {
+		// A synced commit: every WAL sync reaches the disk until it is
+		// acknowledged (walsync.go).
+		e.wal.strict.Add(1)
+		defer e.wal.strict.Add(-1)
 	}
 	b, snap, err := e.runTxn(opts, fn)
 	if err != nil || b == nil {
@@ -442,6 +484,8 @@ func (e *Engine) Close() error {
 	if e.closed.Swap(true) {
 		return storage.ErrClosed
 	}
+	// Pebble syncs the WAL as it closes it (walFile.Close).
+	e.wal.halt()
 	e.mu.Lock()
 	snaps := make([]*snapshot, 0, len(e.snapshots))
 	for s := range e.snapshots {

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -78,26 +79,32 @@ func TestOpenError(t *testing.T) {
 	}
 }
 
-// TestCrashDurability runs concurrent synced writers on a crashable
-// in-memory FS and takes crash clones (only synced data survives) while
-// they run. Every Update acknowledged before a clone was taken must be in
-// the clone.
+// TestCrashDurability runs concurrent writers on a crashable in-memory
+// FS and takes crash clones while they run:
+//
+//   - a power loss (only synced data kept): every synced Update
+//     acknowledged before the clone is in it;
+//   - a torn power loss (half of the unsynced blocks kept, at random): the
+//     store still opens, with the same synced Updates (a skipped WAL sync
+//     must not make the replay see corruption, see walsync.go);
+//   - a process crash (everything written kept): every Written Update
+//     acknowledged before the clone is in it too.
 func TestCrashDurability(t *testing.T) {
 	for _, tc := range []struct {
-		noSyncMix bool
-		memTable  uint64 // small memtables force WAL rotations and flushes
-		valSize   int
-	}{{false, 0, 8}, {true, 0, 8}, {true, 64 << 10, 512}} {
-		noSyncMix := tc.noSyncMix
-		t.Run(fmt.Sprintf("noSyncMix=%v,memTable=%d", tc.noSyncMix, tc.memTable), func(t *testing.T) {
+		noSyncMix, writtenMix bool
+		memTable              uint64 // small memtables force WAL rotations and flushes
+		valSize               int
+	}{{false, false, 0, 8}, {true, false, 0, 8}, {true, false, 64 << 10, 512},
+		{false, true, 0, 8}, {true, true, 64 << 10, 512}} {
+		t.Run(fmt.Sprintf("noSyncMix=%v,writtenMix=%v,memTable=%d", tc.noSyncMix, tc.writtenMix, tc.memTable), func(t *testing.T) {
 			fs := vfs.NewCrashableMem()
-			e, err := Open("db", &Options{FS: fs, MemTableSize: tc.memTable, Logger: slog.New(slog.DiscardHandler)})
+			e, err := Open("db", &Options{FS: fs, MemTableSize: tc.memTable, SyncInterval: time.Hour, Logger: slog.New(slog.DiscardHandler)})
 			if err != nil {
 				t.Fatal(err)
 			}
 			val := make([]byte, tc.valSize)
 			var mu sync.Mutex
-			acked := map[string]bool{} // keys whose synced Update returned
+			acked := map[string]bool{} // keys whose Update returned: true if synced
 			var stop, failed atomic.Bool
 			var wg sync.WaitGroup
 			for w := range 8 {
@@ -106,8 +113,11 @@ func TestCrashDurability(t *testing.T) {
 					defer wg.Done()
 					for i := 0; !stop.Load(); i++ {
 						k := fmt.Sprintf("w%d/%06d", w, i)
-						noSync := noSyncMix && i%3 == 0
-						err := e.Update(context.Background(), storage.UpdateOptions{NoSync: noSync}, func(tx storage.Txn) error {
+						// Mostly Written with writtenMix, so that moments come when
+						// no synced commit is in flight and syncs are skipped.
+						noSync := tc.noSyncMix && i%5 == 0
+						opts := storage.UpdateOptions{NoSync: noSync, Written: tc.writtenMix && !noSync && i%10 != 0}
+						err := e.Update(context.Background(), opts, func(tx storage.Txn) error {
 							return tx.Set([]byte(k), val)
 						})
 						if err != nil {
@@ -115,20 +125,24 @@ func TestCrashDurability(t *testing.T) {
 							failed.Store(true)
 							return
 						}
-						if !noSync {
+						if !opts.NoSync {
 							mu.Lock()
-							acked[k] = true
+							acked[k] = !opts.Written
 							mu.Unlock()
 						}
 					}
 				}()
 			}
 			type clone struct {
-				fs   *vfs.MemFS
-				keys []string
+				fs      *vfs.MemFS
+				kind    string
+				keys    []string
+				written []string
 			}
+			kinds := []string{"power loss", "torn power loss", "process crash"}
+			rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 			var clones []clone
-			for range 8 {
+			for n := range 9 {
 				// Let some writes happen.
 				for !failed.Load() {
 					mu.Lock()
@@ -139,24 +153,44 @@ func TestCrashDurability(t *testing.T) {
 					}
 					runtime.Gosched()
 				}
+				c := clone{kind: kinds[n%3]}
 				mu.Lock()
-				keys := make([]string, 0, len(acked))
-				for k := range acked {
-					keys = append(keys, k)
+				for k, isSynced := range acked {
+					if isSynced {
+						c.keys = append(c.keys, k)
+					} else {
+						c.written = append(c.written, k)
+					}
+				}
+				switch c.kind {
+				case "power loss":
+					c.fs = fs.CrashClone(vfs.CrashCloneCfg{})
+				case "torn power loss":
+					c.fs = fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 50, RNG: rng})
+				default:
+					c.fs = fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 100, RNG: rng})
+					c.keys = append(c.keys, c.written...)
 				}
 				mu.Unlock()
-				clones = append(clones, clone{fs: fs.CrashClone(vfs.CrashCloneCfg{}), keys: keys})
+				clones = append(clones, c)
 			}
 			stop.Store(true)
 			wg.Wait()
 			if n := e.DB().Metrics().Flush.Count; tc.memTable > 0 && n == 0 {
 				t.Errorf("no memtable flushes (WAL rotations) happened; the test does not cover them")
 			}
+			if tc.writtenMix && e.wal.skipped.Load() == 0 {
+				t.Errorf("no WAL sync was skipped; the test does not cover Written commits")
+			}
 			if err := e.Close(); err != nil {
 				t.Fatal(err)
 			}
 			for ci, c := range clones {
-				e2 := openMem(t, c.fs)
+				e2, err := Open("db", &Options{FS: c.fs, CacheSize: 8 << 20, Logger: slog.New(slog.DiscardHandler)})
+				if err != nil {
+					t.Errorf("clone %d (%s): the store does not open: %v", ci, c.kind, err)
+					continue
+				}
 				s, err := e2.Snapshot()
 				if err != nil {
 					t.Fatal(err)
@@ -165,13 +199,13 @@ func TestCrashDurability(t *testing.T) {
 				for _, k := range c.keys {
 					if _, err := s.Get([]byte(k)); err != nil {
 						if missing < 3 {
-							t.Errorf("clone %d: acknowledged key %s lost after crash: %v", ci, k, err)
+							t.Errorf("clone %d (%s): acknowledged key %s lost: %v", ci, c.kind, k, err)
 						}
 						missing++
 					}
 				}
 				if missing > 0 {
-					t.Errorf("clone %d: %d of %d acknowledged keys lost", ci, missing, len(c.keys))
+					t.Errorf("clone %d (%s): %d of %d acknowledged keys lost", ci, c.kind, missing, len(c.keys))
 				}
 				s.Close()
 				e2.Close()

@@ -1,0 +1,253 @@
+package pebble
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// Written commits (storage.UpdateOptions.Written, write concern w:1).
+//
+// Pebble offers two kinds of commit. NoSync leaves the record in the WAL
+// writer's own buffer, which is lost if the process dies; Sync waits for
+// an fsync. Write concern w:1 wants the step between: the record written
+// to the log file, which the operating system keeps when the process is
+// killed, and synced soon after. walFS gets it by deciding, each time
+// Pebble's WAL writer asks for a sync, whether the sync reaches the disk.
+// A Written commit is made with pebble.Sync like a synced one, so the WAL
+// writer writes the record out to the file and then syncs; walFS skips
+// that sync unless a synced commit is waiting for one. A background loop
+// syncs each WAL file with unsynced writes once per sync interval, and a
+// WAL file is synced when Pebble closes it (rotating to a new one), so a
+// power loss loses at most the last interval's Written commits, and always
+// a tail of the log.
+//
+// Skipping syncs is only safe with a WAL format whose replay takes a torn
+// tail for the end of the log. From FormatWALSyncChunks on, Pebble stamps
+// each record with the offset up to which the file has been synced and,
+// at replay, takes a bad record below that offset for corruption: a
+// skipped sync would then leave a store that does not open after a power
+// loss. New stores are therefore created at storeFormat, the version
+// before it, and a store at a later version (made by an older Cairn) syncs
+// Written commits like any other.
+
+// storeFormat is the format major version new stores are created at.
+const storeFormat = pebble.FormatColumnarBlocks
+
+// DefaultSyncInterval is how long a Written commit may stay unsynced
+// when Options.SyncInterval is 0: MongoDB's default journal commit
+// interval (storage.journal.commitIntervalMs).
+const DefaultSyncInterval = 100 * time.Millisecond
+
+// walCategory is the write category Pebble creates WAL files with.
+const walCategory vfs.DiskWriteCategory = "pebble-wal"
+
+// walSyncer holds the state walFS's files share.
+type walSyncer struct {
+	// lazy turns skipping on; it is set once Open knows the store's
+	// format and the sync interval allows it.
+	lazy atomic.Bool
+	// strict counts the synced commits in flight: while it is above zero
+	// every WAL sync reaches the disk.
+	strict atomic.Int32
+
+	mu    sync.Mutex
+	files map[*walFile]struct{} // open WAL files
+
+	synced  atomic.Int64 // syncs that reached the disk
+	skipped atomic.Int64 // syncs skipped
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+func newWALSyncer() *walSyncer {
+	return &walSyncer{files: make(map[*walFile]struct{})}
+}
+
+// start runs the background sync loop every interval until halt; onErr
+// receives a failed sync, after which the loop ends.
+func (s *walSyncer) start(interval time.Duration, onErr func(error)) {
+	s.stop, s.done = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(s.done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.stop:
+				return
+			case <-t.C:
+				if err := s.syncAll(); err != nil {
+					onErr(err)
+					return
+				}
+			}
+		}
+	}()
+}
+
+// halt stops the background loop, if it runs, and waits for it.
+func (s *walSyncer) halt() {
+	if s.stop == nil {
+		return
+	}
+	close(s.stop)
+	<-s.done
+	s.stop = nil
+}
+
+// syncAll syncs every open WAL file that has writes not yet synced.
+func (s *walSyncer) syncAll() error {
+	s.mu.Lock()
+	var dirty []*walFile
+	for f := range s.files {
+		if f.dirty.Load() {
+			dirty = append(dirty, f)
+		}
+	}
+	s.mu.Unlock()
+	for _, f := range dirty {
+		if err := f.sync(f.File.SyncData); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// walFS wraps the filesystem so that its WAL files are walFiles.
+type walFS struct {
+	vfs.FS
+	s *walSyncer
+}
+
+func (fs walFS) Create(name string, category vfs.DiskWriteCategory) (vfs.File, error) {
+	f, err := fs.FS.Create(name, category)
+	if err != nil || category != walCategory {
+		return f, err
+	}
+	return fs.track(f), nil
+}
+
+func (fs walFS) ReuseForWrite(oldname, newname string, category vfs.DiskWriteCategory) (vfs.File, error) {
+	f, err := fs.FS.ReuseForWrite(oldname, newname, category)
+	if err != nil || category != walCategory {
+		return f, err
+	}
+	return fs.track(f), nil
+}
+
+func (fs walFS) track(f vfs.File) *walFile {
+	w := &walFile{File: f, s: fs.s}
+	fs.s.mu.Lock()
+	fs.s.files[w] = struct{}{}
+	fs.s.mu.Unlock()
+	return w
+}
+
+// walFile is a WAL file whose syncs walSyncer may skip.
+type walFile struct {
+	vfs.File
+	s     *walSyncer
+	dirty atomic.Bool // written since the last sync began
+
+	mu     sync.Mutex // serializes syncs with each other and with Close
+	closed bool
+	err    error       // the first failed sync; every later sync returns it
+	failed atomic.Bool // err is set (read without mu by skipped syncs)
+}
+
+func (f *walFile) Write(p []byte) (int, error) {
+	n, err := f.File.Write(p)
+	if n > 0 {
+		f.dirty.Store(true)
+	}
+	return n, err
+}
+
+func (f *walFile) WriteAt(p []byte, off int64) (int, error) {
+	n, err := f.File.WriteAt(p, off)
+	if n > 0 {
+		f.dirty.Store(true)
+	}
+	return n, err
+}
+
+// skip reports whether a sync Pebble asks for may be skipped.
+func (f *walFile) skip() bool {
+	return f.s.lazy.Load() && f.s.strict.Load() == 0
+}
+
+func (f *walFile) Sync() error {
+	if f.skip() {
+		return f.skipSync()
+	}
+	return f.sync(f.File.Sync)
+}
+
+func (f *walFile) SyncData() error {
+	if f.skip() {
+		return f.skipSync()
+	}
+	return f.sync(f.File.SyncData)
+}
+
+// SyncTo is never skipped (Pebble's WAL writer does not call it).
+func (f *walFile) SyncTo(length int64) (fullSync bool, err error) {
+	err = f.sync(func() error {
+		var err error
+		fullSync, err = f.File.SyncTo(length)
+		return err
+	})
+	return fullSync, err
+}
+
+func (f *walFile) skipSync() error {
+	f.s.skipped.Add(1)
+	if !f.failed.Load() {
+		return nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err
+}
+
+// sync runs fn, a sync of the file underneath, unless the file is closed
+// (and so synced) or an earlier sync failed.
+func (f *walFile) sync(fn func() error) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil || f.closed {
+		return f.err
+	}
+	f.dirty.Store(false) // a write from now on needs another sync
+	if err := fn(); err != nil {
+		f.err = err
+		f.failed.Store(true)
+		f.dirty.Store(true)
+		return err
+	}
+	f.s.synced.Add(1)
+	return nil
+}
+
+// Close syncs what the skipped syncs left and closes the file.
+func (f *walFile) Close() error {
+	var err error
+	if f.dirty.Load() {
+		err = f.sync(f.File.SyncData)
+	}
+	f.s.mu.Lock()
+	delete(f.s.files, f)
+	f.s.mu.Unlock()
+	f.mu.Lock()
+	f.closed = true
+	f.mu.Unlock()
+	if cerr := f.File.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
