@@ -116,18 +116,38 @@ func argInt64(req *Request, field string) (int64, bool, error) {
 	return n, true, nil
 }
 
-// writeOptions derives storage options from writeConcern: w:0 skips the
-// sync; everything else is durable before the reply.
+// writeOptions derives storage options from writeConcern, as a
+// standalone mongod acknowledges writes: j:true, and w:"majority" unless
+// j is false, wait for the commit to be synced (on disk, as MongoDB waits
+// for its journal); w:0 without j waits for nothing; everything else (no
+// writeConcern, w:1, j:false) returns once the commit is written to the
+// storage engine's log file, where it survives the process being killed
+// and is synced within the engine's sync interval (MongoDB's journal
+// commit interval). The bool reports an unacknowledged write (w:0).
 func writeOptions(req *Request) (storage.UpdateOptions, bool, error) {
 	wc, ok, err := argDoc(req, "writeConcern")
-	if err != nil || !ok {
+	if err != nil {
 		return storage.UpdateOptions{}, false, err
 	}
-	w := bsonutil.Get(wc, "w")
-	if n, isNum := bsonutil.ToInt64(w); isNum && n == 0 && !bsonutil.IsTruthy(bsonutil.Get(wc, "j")) {
-		return storage.UpdateOptions{NoSync: true}, true, nil
+	if !ok {
+		return storage.UpdateOptions{Written: true}, false, nil
 	}
-	return storage.UpdateOptions{}, false, nil
+	w, j := bsonutil.Get(wc, "w"), bsonutil.Get(wc, "j")
+	jSet := !bsonutil.IsNullish(j)
+	switch {
+	case jSet && bsonutil.IsTruthy(j):
+		return storage.UpdateOptions{}, false, nil
+	case isW0(w):
+		return storage.UpdateOptions{NoSync: true}, true, nil
+	case w == "majority" && !jSet:
+		return storage.UpdateOptions{}, false, nil
+	}
+	return storage.UpdateOptions{Written: true}, false, nil
+}
+
+func isW0(w any) bool {
+	n, isNum := bsonutil.ToInt64(w)
+	return isNum && n == 0
 }
 
 // letVars builds the variable scope from the command's "let" document.

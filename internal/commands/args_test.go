@@ -1,0 +1,61 @@
+package commands
+
+import (
+	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/cairndb/cairn/internal/storage"
+)
+
+// TestWriteOptions maps write concerns to storage durability as the
+// manual's "Acknowledgment Behavior" table does for a standalone mongod:
+// w:1 (the default) is acknowledged once applied, j:true once in the
+// on-disk journal, w:"majority" with j unspecified in the journal too.
+// Cairn's "applied" is stronger than MongoDB's in-memory: the commit is
+// in the log file (Written), so it survives kill -9.
+func TestWriteOptions(t *testing.T) {
+	synced := storage.UpdateOptions{}
+	written := storage.UpdateOptions{Written: true}
+	buffered := storage.UpdateOptions{NoSync: true}
+	for _, tc := range []struct {
+		name  string
+		wc    any // nil: no writeConcern field
+		want  storage.UpdateOptions
+		unack bool
+	}{
+		{"absent", nil, written, false},
+		{"empty", bson.D{}, written, false},
+		{"w1", bson.D{{Key: "w", Value: int32(1)}}, written, false},
+		{"w1.0", bson.D{{Key: "w", Value: 1.0}}, written, false},
+		{"w1 j:false", bson.D{{Key: "w", Value: int32(1)}, {Key: "j", Value: false}}, written, false},
+		{"w1 j:true", bson.D{{Key: "w", Value: int32(1)}, {Key: "j", Value: true}}, synced, false},
+		{"j:true", bson.D{{Key: "j", Value: true}}, synced, false},
+		{"j:1", bson.D{{Key: "j", Value: int32(1)}}, synced, false},
+		{"j:null", bson.D{{Key: "j", Value: bson.Null{}}}, written, false},
+		{"majority", bson.D{{Key: "w", Value: "majority"}}, synced, false},
+		{"majority j:false", bson.D{{Key: "w", Value: "majority"}, {Key: "j", Value: false}}, written, false},
+		{"majority wtimeout", bson.D{{Key: "w", Value: "majority"}, {Key: "wtimeout", Value: int32(100)}}, synced, false},
+		{"w0", bson.D{{Key: "w", Value: int32(0)}}, buffered, true},
+		{"w0 j:false", bson.D{{Key: "w", Value: int64(0)}, {Key: "j", Value: false}}, buffered, true},
+		{"w0 j:true", bson.D{{Key: "w", Value: int32(0)}, {Key: "j", Value: true}}, synced, false},
+		{"tag", bson.D{{Key: "w", Value: "dc1"}}, written, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := bson.D{{Key: "insert", Value: "c"}}
+			if tc.wc != nil {
+				body = append(body, bson.E{Key: "writeConcern", Value: tc.wc})
+			}
+			got, unack, err := writeOptions(&Request{DB: "test", Name: "insert", Body: body})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want || unack != tc.unack {
+				t.Fatalf("writeOptions = %+v, unacknowledged %v; want %+v, %v", got, unack, tc.want, tc.unack)
+			}
+		})
+	}
+	if _, _, err := writeOptions(&Request{DB: "test", Name: "insert", Body: bson.D{{Key: "insert", Value: "c"}, {Key: "writeConcern", Value: "x"}}}); err == nil {
+		t.Fatal("a writeConcern that is not a document was accepted")
+	}
+}
