@@ -49,13 +49,16 @@ type config struct {
 	CacheSize          int64
 	RowCacheSize       int64
 	MemTableSize       int64
-	DebugAddr          string
+	// JournalCommitInterval bounds how long a w:1 write stays unsynced;
+	// 0 syncs every acknowledged write.
+	JournalCommitInterval time.Duration
+	DebugAddr             string
 }
 
 // parseFlags parses args (without the program name) with defaults taken
 // from getenv.
 func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (config, bson.D, error) {
-	o := config{ListenAddr: "127.0.0.1:27017", DataDir: "./cairn-data", MaxConns: server.DefaultMaxConns, TTLInterval: ttl.DefaultInterval, CacheSize: pebble.DefaultCacheSize, RowCacheSize: pebble.DefaultRowCacheSize, MemTableSize: int64(pebble.DefaultMemTableSize)}
+	o := config{ListenAddr: "127.0.0.1:27017", DataDir: "./cairn-data", MaxConns: server.DefaultMaxConns, TTLInterval: ttl.DefaultInterval, CacheSize: pebble.DefaultCacheSize, RowCacheSize: pebble.DefaultRowCacheSize, MemTableSize: int64(pebble.DefaultMemTableSize), JournalCommitInterval: pebble.DefaultSyncInterval}
 	if v := getenv("CAIRN_LISTEN_ADDR"); v != "" {
 		o.ListenAddr = v
 	}
@@ -73,6 +76,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.Int64Var(&o.CacheSize, "cache-size", o.CacheSize, "storage engine block cache size in bytes")
 	fs.Int64Var(&o.RowCacheSize, "row-cache-size", o.RowCacheSize, "cache of recently read records and index entries, in bytes (0 turns it off)")
 	fs.Int64Var(&o.MemTableSize, "memtable-size", o.MemTableSize, "storage engine memtable size in bytes (at most two are in memory)")
+	fs.DurationVar(&o.JournalCommitInterval, "journal-commit-interval", o.JournalCommitInterval, "how long a write acknowledged without j:true (w:1, the default) may stay written to the log but not synced to disk; 0 syncs every acknowledged write (1ms to 500ms, as MongoDB's commitIntervalMs)")
 	fs.StringVar(&o.DebugAddr, "debug-addr", "", "serve Go's pprof profiles over HTTP on this address, e.g. 127.0.0.1:6060 (off when empty)")
 	if err := fs.Parse(args); err != nil {
 		return o, nil, err
@@ -95,6 +99,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	if o.MemTableSize < 1<<20 || o.MemTableSize > 1<<30 {
 		return o, nil, fmt.Errorf("--memtable-size must be between 1 MiB and 1 GiB, got %d", o.MemTableSize)
 	}
+	if o.JournalCommitInterval != 0 && (o.JournalCommitInterval < time.Millisecond || o.JournalCommitInterval > 500*time.Millisecond) {
+		return o, nil, fmt.Errorf("--journal-commit-interval must be 0 or between 1ms and 500ms, got %v", o.JournalCommitInterval)
+	}
 	if o.MaxConns <= 0 {
 		return o, nil, fmt.Errorf("--max-conns must be positive, got %d", o.MaxConns)
 	}
@@ -104,7 +111,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 			{Key: "listenAddr", Value: o.ListenAddr},
 			{Key: "maxIncomingConnections", Value: int32(o.MaxConns)},
 		}},
-		{Key: "storage", Value: bson.D{{Key: "dbPath", Value: o.DataDir}, {Key: "engine", Value: "pebble"}}},
+		{Key: "storage", Value: bson.D{{Key: "dbPath", Value: o.DataDir}, {Key: "engine", Value: "pebble"},
+			{Key: "journal", Value: bson.D{{Key: "commitIntervalMs", Value: int32(o.JournalCommitInterval / time.Millisecond)}}}}},
 		{Key: "systemLog", Value: bson.D{{Key: "verbosity", Value: *level}}},
 		{Key: "setParameter", Value: bson.D{{Key: "enableTestCommands", Value: o.EnableTestCommands}}},
 	}
@@ -137,8 +145,12 @@ func run(argv []string, getenv func(string) string) error {
 	if rowCache == 0 {
 		rowCache = -1 // off
 	}
+	syncInterval := o.JournalCommitInterval
+	if syncInterval == 0 {
+		syncInterval = -1 // sync every acknowledged write
+	}
 	eng, err := pebble.Open(o.DataDir, &pebble.Options{Logger: logger, CacheSize: o.CacheSize, RowCacheSize: rowCache,
-		MemTableSize: uint64(o.MemTableSize)})
+		MemTableSize: uint64(o.MemTableSize), SyncInterval: syncInterval})
 	if err != nil {
 		return err
 	}
