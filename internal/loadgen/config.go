@@ -26,6 +26,10 @@ type Config struct {
 	// once after the last, and reports each workload's throughput as a
 	// ratio to the mean of the two pings around it.
 	PingRatio bool
+	// Journal makes every write workload write with j:true (acknowledged
+	// once synced to disk). insert_one always does; the others otherwise
+	// use the server's default write concern.
+	Journal bool
 }
 
 // WorkloadNames lists every workload in a stable order.
@@ -57,6 +61,7 @@ func ParseArgs(args []string, errOut io.Writer) (Config, error) {
 	fs.BoolVar(&c.JSON, "json", false, "print results as JSON")
 	fs.BoolVar(&c.PingRatio, "ping-ratio", false, "run ping before each workload and after the last; report each workload's ratio to the pings around it")
 	fs.Uint64Var(&c.Seed, "seed", 0, "random seed (0: from the clock)")
+	fs.BoolVar(&c.Journal, "journal", false, "write with j:true in every write workload (insert_one always does; the others otherwise use the server's default write concern)")
 	fs.Usage = func() {
 		fmt.Fprintf(errOut, "usage: cairn-load [flags]\n\nflags:\n")
 		fs.PrintDefaults()

@@ -49,6 +49,11 @@ func TestParseArgs(t *testing.T) {
 			},
 		},
 		{
+			name:  "journal",
+			args:  []string{"--workload", "ycsb_a", "--journal"},
+			check: func(c Config) bool { return c.Journal },
+		},
+		{
 			name:  "ping ratio",
 			args:  []string{"--workload", "ycsb_a", "--ping-ratio"},
 			check: func(c Config) bool { return c.PingRatio && c.CompareURI == "" },

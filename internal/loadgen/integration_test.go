@@ -1,10 +1,17 @@
 package loadgen
 
 import (
+	"context"
 	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"strings"
+	"sync"
 	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/event"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/cairndb/cairn/internal/server/servertest"
 )
@@ -70,5 +77,61 @@ func TestAgainstServer(t *testing.T) {
 		if pr.PingBefore <= 0 || pr.PingAfter <= 0 || pr.Ratio <= 0 {
 			t.Errorf("--ping-ratio: %+v lacks a ping or a ratio", pr)
 		}
+	}
+}
+
+// TestWriteConcerns checks the write concern each write workload sends:
+// insert_one always j:true (it measures durable inserts), the others
+// none (the server's default) unless --journal.
+func TestWriteConcerns(t *testing.T) {
+	uri, _ := servertest.Start(t)
+	for _, journal := range []bool{false, true} {
+		var mu sync.Mutex
+		sent := map[string]string{} // collection inserted into -> writeConcern sent
+		mon := &event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
+			if e.CommandName != "insert" {
+				return
+			}
+			wc := "none"
+			if v, err := e.Command.LookupErr("writeConcern"); err == nil {
+				wc = v.String()
+			}
+			mu.Lock()
+			sent[e.Command.Lookup("insert").StringValue()] = wc
+			mu.Unlock()
+		}}
+		client, err := mongo.Connect(options.Client().ApplyURI(uri).SetMonitor(mon))
+		if err != nil {
+			t.Fatal(err)
+		}
+		z, err := NewScrambledZipfian(10, YCSBTheta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tg := newTarget("A", uri, &Config{Concurrency: 1, Records: 10, DB: "wc", Journal: journal}, client, z, true)
+		w := &worker{rng: rand.New(rand.NewPCG(1, 2))}
+		ctx := t.Context()
+		for _, step := range []func() error{
+			func() error { return setupInsertOne(ctx, tg) },
+			func() error { return opInsertOne(ctx, tg, w) },
+			func() error { return setupInsertMany(ctx, tg) },
+			func() error { return opInsertMany(ctx, tg, w) },
+		} {
+			if err := step(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tg.close()
+		want := map[string]string{tg.coll(collInsertOne): `{"j": true}`, tg.coll(collInsertMany): "none"}
+		if journal {
+			want[tg.coll(collInsertMany)] = `{"j": true}`
+		}
+		mu.Lock()
+		for coll, wc := range want {
+			if sent[coll] != wc {
+				t.Errorf("journal=%v: insert into %s sent writeConcern %s, want %s", journal, coll, sent[coll], wc)
+			}
+		}
+		mu.Unlock()
 	}
 }

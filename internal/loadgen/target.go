@@ -13,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 )
 
 // Collection names inside Config.DB.
@@ -29,7 +30,9 @@ type target struct {
 	cfg   *Config
 
 	client *mongo.Client
-	db     *mongo.Database
+	db     *mongo.Database // the URI's write concern (the server's default unless it sets one)
+	jdb    *mongo.Database // j:true, for the durable insert_one
+	wdb    *mongo.Database // the other write workloads: db, or jdb with --journal
 	zipf   *Zipfian
 	local  bool         // URI names only loopback hosts, so /proc/<pid> is the server's
 	pid    atomic.Int64 // the server's pid when local and reported (serverStatus), else 0
@@ -70,15 +73,26 @@ func connectTarget(ctx context.Context, label, uri string, cfg *Config) (*target
 		_ = client.Disconnect(context.Background())
 		return nil, err
 	}
-	return &target{
+	return newTarget(label, uri, cfg, client, z, loopbackOnly(opts.Hosts)), nil
+}
+
+// newTarget wraps a connected client.
+func newTarget(label, uri string, cfg *Config, client *mongo.Client, z *Zipfian, local bool) *target {
+	t := &target{
 		label:  label,
 		uri:    uri,
 		cfg:    cfg,
 		client: client,
 		db:     client.Database(cfg.DB),
+		jdb:    client.Database(cfg.DB, options.Database().SetWriteConcern(writeconcern.Journaled())),
 		zipf:   z,
-		local:  loopbackOnly(opts.Hosts),
-	}, nil
+		local:  local,
+	}
+	t.wdb = t.db
+	if cfg.Journal {
+		t.wdb = t.jdb
+	}
+	return t
 }
 
 // coll names a per-server collection, e.g. insert_one_a, so that comparing

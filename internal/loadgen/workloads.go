@@ -97,7 +97,7 @@ func opInsertMany(ctx context.Context, t *target, w *worker) error {
 		k := lo + int64(j)
 		docs[j] = bson.D{{Key: "i", Value: k}, {Key: "s", Value: randString(w.rng, 16)}}
 	}
-	res, err := t.db.Collection(t.coll(collInsertMany)).InsertMany(ctx, docs)
+	res, err := t.wdb.Collection(t.coll(collInsertMany)).InsertMany(ctx, docs)
 	if res != nil {
 		t.insertedMany.Add(int64(len(res.InsertedIDs)))
 	}
@@ -125,7 +125,8 @@ func verifyCount(ctx context.Context, t *target, coll string, want int64) error 
 	return nil
 }
 
-// --- insert_one: 1 KB documents.
+// --- insert_one: 1 KB documents, durable: written with j:true, so each
+// is acknowledged once synced to disk (group commit shares the syncs).
 
 func setupInsertOne(ctx context.Context, t *target) error {
 	if err := t.db.Collection(t.coll(collInsertOne)).Drop(ctx); err != nil {
@@ -142,7 +143,7 @@ func opInsertOne(ctx context.Context, t *target, w *worker) error {
 	for _, f := range fieldNames {
 		d = append(d, bson.E{Key: f, Value: randString(w.rng, fieldSize)})
 	}
-	res, err := t.db.Collection(t.coll(collInsertOne)).InsertOne(ctx, d)
+	res, err := t.jdb.Collection(t.coll(collInsertOne)).InsertOne(ctx, d)
 	if err != nil {
 		return fmt.Errorf("insert_one: %w", err)
 	}
@@ -188,7 +189,7 @@ func ycsbOp(readFrac float64) func(context.Context, *target, *worker) error {
 			return findRecord(ctx, t, k)
 		}
 		f := fieldNames[w.rng.IntN(fieldCount)]
-		res, err := t.db.Collection(collUser).UpdateOne(ctx,
+		res, err := t.wdb.Collection(collUser).UpdateOne(ctx,
 			bson.D{{Key: "_id", Value: k}},
 			bson.D{{Key: "$set", Value: bson.D{{Key: f, Value: randString(w.rng, fieldSize)}}}})
 		if err != nil {
@@ -296,7 +297,7 @@ func groupSize(records, g int64) int64 {
 func opUpdateMany(ctx context.Context, t *target, w *worker) error {
 	k := w.rng.Int64N(t.cfg.Records)
 	filter, want := rangeFilter(t, k)
-	res, err := t.db.Collection(collUser).UpdateMany(ctx, filter,
+	res, err := t.wdb.Collection(collUser).UpdateMany(ctx, filter,
 		bson.D{{Key: "$inc", Value: bson.D{{Key: "n", Value: 1}}}})
 	if err != nil {
 		return fmt.Errorf("update_many %d <= i < %d: %w", k, k+rangeWidth, err)
