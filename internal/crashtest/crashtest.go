@@ -16,6 +16,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver"
 )
 
@@ -331,7 +332,14 @@ func (h *harness) workload(ctx context.Context, client *mongo.Client, p *process
 // outcome is unknown (the server died). An unexpected server error is
 // returned.
 func (h *harness) writer(ctx context.Context, client *mongo.Client, w int, rng *rand.Rand, stop *atomic.Bool) error {
-	db := client.Database(dbName)
+	// Odd writers ask for j:true (acknowledged once synced), even ones
+	// use the default {w: 1} (acknowledged once in the log file): kill -9
+	// must lose neither.
+	var dbOpts []options.Lister[options.DatabaseOptions]
+	if w%2 == 1 {
+		dbOpts = append(dbOpts, options.Database().SetWriteConcern(writeconcern.Journaled()))
+	}
+	db := client.Database(dbName, dbOpts...)
 	docs, counters, uniq := db.Collection(docsColl), db.Collection(countersCol), db.Collection(uniqColl)
 	m := h.m
 	for !stop.Load() {
