@@ -18,13 +18,14 @@ import (
 // ns/op: group commit lets concurrent writers share fsyncs.
 func BenchmarkUpdateParallel(b *testing.B) {
 	for _, mode := range []struct {
-		name          string
-		syncUnderLock bool
-		noSync        bool
+		name            string
+		syncUnderLock   bool
+		noSync, written bool
 	}{
-		{"group", false, false},
-		{"syncUnderLock", true, false},
-		{"noSync", false, true},
+		{"group", false, false, false},
+		{"syncUnderLock", true, false, false},
+		{"written", false, false, true},
+		{"noSync", false, true, false},
 	} {
 		b.Run(mode.name, func(b *testing.B) {
 			e, err := Open(b.TempDir(), &Options{syncUnderLock: mode.syncUnderLock, Logger: slog.New(slog.DiscardHandler)})
@@ -40,7 +41,7 @@ func BenchmarkUpdateParallel(b *testing.B) {
 				key := make([]byte, 8)
 				for pb.Next() {
 					binary.BigEndian.PutUint64(key, seq.Add(1))
-					err := e.Update(context.Background(), storage.UpdateOptions{NoSync: mode.noSync}, func(tx storage.Txn) error {
+					err := e.Update(context.Background(), storage.UpdateOptions{NoSync: mode.noSync, Written: mode.written}, func(tx storage.Txn) error {
 						return tx.Set(key, val)
 					})
 					if err != nil {
