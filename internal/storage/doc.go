@@ -20,8 +20,8 @@
 //     NoSync as soon as they are visible.
 //
 // Optional capabilities are separate interfaces found by type assertion,
-// as in database/sql/driver: SizeEstimator, PointReader (many point reads
-// through one cursor) and Exclusive (this process is the data's only
+// as in database/sql/driver: SizeEstimator, Syncer (sync every commit so
+// far), PointReader (many point reads through one cursor) and Exclusive (this process is the data's only
 // writer, so the document layer may remember facts about it between
 // transactions).
 package storage

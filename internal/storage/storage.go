@@ -136,6 +136,13 @@ type Exclusive interface {
 	Exclusive() bool
 }
 
+// Syncer is an optional capability of an Engine: Sync makes every commit
+// made so far durable (synced to stable storage), whatever the options it
+// was made with. The fsync command uses it.
+type Syncer interface {
+	Sync() error
+}
+
 // SizeEstimator is implemented by engines that can estimate the bytes a
 // key range occupies on disk.
 type SizeEstimator interface {

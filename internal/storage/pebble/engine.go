@@ -118,6 +118,7 @@ var (
 	_ storage.Engine        = (*Engine)(nil)
 	_ storage.SizeEstimator = (*Engine)(nil)
 	_ storage.Exclusive     = (*Engine)(nil)
+	_ storage.Syncer        = (*Engine)(nil)
 )
 
 // Exclusive reports true: Pebble locks its directory, so no other process
@@ -202,6 +203,30 @@ func Open(dir string, opts *Options) (*Engine, error) {
 		})
 	}
 	return e, nil
+}
+
+// Sync makes every commit so far durable: Written ones, and NoSync ones
+// still in Pebble's WAL buffer. It writes an empty record to the WAL with
+// a sync request that is not skipped. A failed sync fails the engine, as
+// a failed commit sync does.
+func (e *Engine) Sync() error {
+	if !e.enter() {
+		return storage.ErrClosed
+	}
+	defer e.exit()
+	if err := e.fail.get(); err != nil {
+		return err
+	}
+	e.wal.strict.Add(1)
+	defer e.wal.strict.Add(-1)
+	return e.fail.guard(func() error {
+		if err := e.db.LogData(nil, pebble.Sync); err != nil {
+			err = fatalError("sync: "+err.Error(), err)
+			e.fail.set(err)
+			return err
+		}
+		return nil
+	})
 }
 
 // LazySyncs reports whether commits made with storage.UpdateOptions.Written
