@@ -133,13 +133,12 @@ func writeOptions(req *Request) (storage.UpdateOptions, bool, error) {
 		return storage.UpdateOptions{Written: true}, false, nil
 	}
 	w, j := bsonutil.Get(wc, "w"), bsonutil.Get(wc, "j")
-	jSet := !bsonutil.IsNullish(j)
 	switch {
-	case jSet && bsonutil.IsTruthy(j):
+	case bsonutil.IsTruthy(j):
 		return storage.UpdateOptions{}, false, nil
 	case isW0(w):
 		return storage.UpdateOptions{NoSync: true}, true, nil
-	case w == "majority" && !jSet:
+	case w == "majority" && bsonutil.IsNullish(j):
 		return storage.UpdateOptions{}, false, nil
 	}
 	return storage.UpdateOptions{Written: true}, false, nil

@@ -197,9 +197,8 @@ func Open(dir string, opts *Options) (*Engine, error) {
 	default:
 		ws.lazy.Store(true)
 		ws.start(o.SyncInterval, func(err error) {
-			err = fatalError("sync WAL: "+err.Error(), err)
+			err = fs.fatal("sync WAL: "+err.Error(), err)
 			o.Logger.Error("storage/pebble: background WAL sync failed", "dir", dir, "err", err)
-			fs.set(err)
 		})
 	}
 	return e, nil
@@ -221,9 +220,7 @@ func (e *Engine) Sync() error {
 	defer e.wal.strict.Add(-1)
 	return e.fail.guard(func() error {
 		if err := e.db.LogData(nil, pebble.Sync); err != nil {
-			err = fatalError("sync: "+err.Error(), err)
-			e.fail.set(err)
-			return err
+			return e.fail.fatal("sync: "+err.Error(), err)
 		}
 		return nil
 	})
@@ -333,9 +330,7 @@ func (e *Engine) Update(ctx context.Context, opts storage.UpdateOptions, fn func
 		if err := b.SyncWait(); err != nil {
 			// The batch is visible but not durable: fail the engine so
 			// that reads fall back to the durable snapshot (see Fatalf).
-			err = fatalError("sync commit: "+err.Error(), err)
-			e.fail.set(err)
-			return err
+			return e.fail.fatal("sync commit: "+err.Error(), err)
 		}
 		return nil
 	})
@@ -585,9 +580,7 @@ func (s slogLogger) Fatalf(format string, args ...any) {
 			errs = append(errs, err)
 		}
 	}
-	err := fatalError(msg, errs...)
-	s.fail.set(err)
-	panic(fatalPanic{err})
+	panic(fatalPanic{s.fail.fatal(msg, errs...)})
 }
 
 // fatalError is the engine's failure error for msg: it wraps
@@ -623,6 +616,14 @@ func (f *failState) set(err error) {
 	if f.err == nil {
 		f.err = err
 	}
+}
+
+// fatal records the engine's failure error for msg (fatalError) unless
+// one is recorded already, and returns it.
+func (f *failState) fatal(msg string, causes ...error) error {
+	err := fatalError(msg, causes...)
+	f.set(err)
+	return err
 }
 
 func (f *failState) get() error {

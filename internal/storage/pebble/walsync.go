@@ -57,7 +57,6 @@ type walSyncer struct {
 	mu    sync.Mutex
 	files map[*walFile]struct{} // open WAL files
 
-	synced  atomic.Int64 // syncs that reached the disk
 	skipped atomic.Int64 // syncs skipped
 
 	stop chan struct{}
@@ -156,8 +155,9 @@ type walFile struct {
 
 	mu     sync.Mutex // serializes syncs with each other and with Close
 	closed bool
-	err    error       // the first failed sync; every later sync returns it
-	failed atomic.Bool // err is set (read without mu by skipped syncs)
+	// err is the first failed sync; every later sync, skipped or not,
+	// returns it.
+	err atomic.Pointer[error]
 }
 
 func (f *walFile) Write(p []byte) (int, error) {
@@ -207,12 +207,15 @@ func (f *walFile) SyncTo(length int64) (fullSync bool, err error) {
 
 func (f *walFile) skipSync() error {
 	f.s.skipped.Add(1)
-	if !f.failed.Load() {
-		return nil
+	return f.failure()
+}
+
+// failure returns the first failed sync, or nil.
+func (f *walFile) failure() error {
+	if p := f.err.Load(); p != nil {
+		return *p
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.err
+	return nil
 }
 
 // sync runs fn, a sync of the file underneath, unless the file is closed
@@ -220,17 +223,15 @@ func (f *walFile) skipSync() error {
 func (f *walFile) sync(fn func() error) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.err != nil || f.closed {
-		return f.err
+	if err := f.failure(); err != nil || f.closed {
+		return err
 	}
 	f.dirty.Store(false) // a write from now on needs another sync
 	if err := fn(); err != nil {
-		f.err = err
-		f.failed.Store(true)
+		f.err.Store(&err)
 		f.dirty.Store(true)
 		return err
 	}
-	f.s.synced.Add(1)
 	return nil
 }
 
