@@ -150,7 +150,7 @@ func run(argv []string, getenv func(string) string) error {
 		syncInterval = -1 // sync every acknowledged write
 	}
 	eng, err := pebble.Open(o.DataDir, &pebble.Options{Logger: logger, CacheSize: o.CacheSize, RowCacheSize: rowCache,
-		MemTableSize: uint64(o.MemTableSize), SyncInterval: syncInterval})
+		MemTableSize: uint64(o.MemTableSize), SyncInterval: syncInterval, PrewriteWAL: true})
 	if err != nil {
 		return err
 	}

@@ -68,6 +68,14 @@ type Options struct {
 	// like any other.
 	SyncInterval time.Duration
 
+	// PrewriteWAL keeps a WAL file written in advance (zeros, synced) in
+	// dir, to be used for the next WAL file, so that WAL syncs do not
+	// also write the file's growing size (walspare.go). It costs a file
+	// of 110% of MemTableSize on disk, written when the store opens (if
+	// none is left from the last time) and after each use. cmd/cairn sets
+	// it; tests on in-memory filesystems leave it off.
+	PrewriteWAL bool
+
 	// syncUnderLock makes Update commit with pebble.Sync while holding the
 	// write lock, disabling group commit. Only benchmarks set it.
 	syncUnderLock bool
@@ -110,8 +118,10 @@ type Engine struct {
 	anchorMu sync.Mutex
 	anchor   anchor
 
-	// wal decides which WAL syncs reach the disk (walsync.go).
-	wal *walSyncer
+	// wal decides which WAL syncs reach the disk (walsync.go); spare,
+	// nil unless Options.PrewriteWAL, supplies WAL files (walspare.go).
+	wal   *walSyncer
+	spare *walSpare
 }
 
 var (
@@ -156,11 +166,20 @@ func Open(dir string, opts *Options) (*Engine, error) {
 	defer cache.Unref()
 	fs := &failState{}
 	ws := newWALSyncer()
+	var spare *walSpare
+	if o.PrewriteWAL {
+		if err := o.FS.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("storage/pebble: open %q: %w", dir, err)
+		}
+		spare = newWALSpare(o.FS, dir, int64(o.MemTableSize+o.MemTableSize/10), o.Logger)
+		if err := spare.init(); err != nil {
+			return nil, fmt.Errorf("storage/pebble: open %q: pre-written WAL file: %w", dir, err)
+		}
+	}
 	po := &pebble.Options{
-		// yieldFS: the WAL writer lets the commits it just woke run
-		// before it blocks in its next sync (see yieldfs.go). walFS:
-		// Written commits skip the sync (walsync.go).
-		FS:                 walFS{FS: yieldFS{o.FS}, s: ws},
+		// walFS: Written commits skip the sync (walsync.go), and WAL
+		// files are made from pre-written ones (walspare.go).
+		FS:                 walFS{FS: o.FS, s: ws, spare: spare},
 		Cache:              cache,
 		Logger:             slogLogger{l: o.Logger.With("component", "pebble", "dir", dir), fail: fs},
 		FormatMajorVersion: storeFormat,
@@ -175,6 +194,9 @@ func Open(dir string, opts *Options) (*Engine, error) {
 	}
 	db, err := pebble.Open(dir, po)
 	if err != nil {
+		if spare != nil {
+			spare.wait()
+		}
 		return nil, fmt.Errorf("storage/pebble: open %q: %w", dir, err)
 	}
 	e := &Engine{
@@ -188,6 +210,7 @@ func Open(dir string, opts *Options) (*Engine, error) {
 		durable: newSharedSnap(db.NewSnapshot(), 0),
 		rc:      newRowCache(o.RowCacheSize),
 		wal:     ws,
+		spare:   spare,
 	}
 	switch {
 	case o.SyncInterval < 0:
@@ -506,6 +529,11 @@ func (e *Engine) Close() error {
 	}
 	// Pebble syncs the WAL as it closes it (walFile.Close).
 	e.wal.halt()
+	if e.spare != nil {
+		// Closing the DB makes a last WAL file, and with it the next
+		// spare: let that finish so the next Open finds it ready.
+		defer e.spare.wait()
+	}
 	e.mu.Lock()
 	snaps := make([]*snapshot, 0, len(e.snapshots))
 	for s := range e.snapshots {

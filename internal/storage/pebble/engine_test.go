@@ -94,11 +94,13 @@ func TestCrashDurability(t *testing.T) {
 		noSyncMix, writtenMix bool
 		memTable              uint64 // small memtables force WAL rotations and flushes
 		valSize               int
-	}{{false, false, 0, 8}, {true, false, 0, 8}, {true, false, 64 << 10, 512},
-		{false, true, 0, 8}, {true, true, 64 << 10, 512}} {
-		t.Run(fmt.Sprintf("noSyncMix=%v,writtenMix=%v,memTable=%d", tc.noSyncMix, tc.writtenMix, tc.memTable), func(t *testing.T) {
+		prewrite              bool // WAL files are pre-written spares (walspare.go)
+	}{{false, false, 0, 8, false}, {true, false, 0, 8, false}, {true, false, 64 << 10, 512, false},
+		{false, true, 0, 8, false}, {true, true, 64 << 10, 512, false},
+		{true, false, 64 << 10, 512, true}, {true, true, 64 << 10, 512, true}} {
+		t.Run(fmt.Sprintf("noSyncMix=%v,writtenMix=%v,memTable=%d,prewrite=%v", tc.noSyncMix, tc.writtenMix, tc.memTable, tc.prewrite), func(t *testing.T) {
 			fs := vfs.NewCrashableMem()
-			e, err := Open("db", &Options{FS: fs, MemTableSize: tc.memTable, SyncInterval: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+			e, err := Open("db", &Options{FS: fs, MemTableSize: tc.memTable, SyncInterval: time.Hour, PrewriteWAL: tc.prewrite, Logger: slog.New(slog.DiscardHandler)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -182,11 +184,14 @@ func TestCrashDurability(t *testing.T) {
 			if tc.writtenMix && e.wal.skipped.Load() == 0 {
 				t.Errorf("no WAL sync was skipped; the test does not cover Written commits")
 			}
+			if tc.prewrite && e.spare.used.Load() < 2 {
+				t.Errorf("%d WAL files were spares; the test does not cover rotating to one", e.spare.used.Load())
+			}
 			if err := e.Close(); err != nil {
 				t.Fatal(err)
 			}
 			for ci, c := range clones {
-				e2, err := Open("db", &Options{FS: c.fs, CacheSize: 8 << 20, Logger: slog.New(slog.DiscardHandler)})
+				e2, err := Open("db", &Options{FS: c.fs, CacheSize: 8 << 20, MemTableSize: tc.memTable, PrewriteWAL: tc.prewrite, Logger: slog.New(slog.DiscardHandler)})
 				if err != nil {
 					t.Errorf("clone %d (%s): the store does not open: %v", ci, c.kind, err)
 					continue

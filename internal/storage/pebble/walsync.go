@@ -1,6 +1,7 @@
 package pebble
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -117,26 +118,58 @@ func (s *walSyncer) syncAll() error {
 	return nil
 }
 
-// walFS wraps the filesystem so that its WAL files are walFiles.
+// walFS wraps the filesystem so that its WAL files are walFiles, made
+// from pre-written spares when spare is set (walspare.go).
 type walFS struct {
 	vfs.FS
-	s *walSyncer
+	s     *walSyncer
+	spare *walSpare
 }
 
 func (fs walFS) Create(name string, category vfs.DiskWriteCategory) (vfs.File, error) {
+	if category != walCategory {
+		return fs.FS.Create(name, category)
+	}
+	if f := fs.takeSpare(name); f != nil {
+		return fs.track(f), nil
+	}
 	f, err := fs.FS.Create(name, category)
-	if err != nil || category != walCategory {
-		return f, err
+	if err != nil {
+		return nil, err
 	}
 	return fs.track(f), nil
 }
 
 func (fs walFS) ReuseForWrite(oldname, newname string, category vfs.DiskWriteCategory) (vfs.File, error) {
+	if category != walCategory {
+		return fs.FS.ReuseForWrite(oldname, newname, category)
+	}
+	// A recycled file shorter than a spare would grow as it is written:
+	// use the spare and drop the old file (ReuseForWrite may do either).
+	if fs.spare != nil && fs.spare.short(oldname) {
+		if f := fs.takeSpare(newname); f != nil {
+			if err := fs.FS.Remove(oldname); err != nil {
+				fs.spare.logger.Warn("storage/pebble: could not remove a recycled WAL file", "path", oldname, "err", err)
+			}
+			return fs.track(f), nil
+		}
+	}
 	f, err := fs.FS.ReuseForWrite(oldname, newname, category)
-	if err != nil || category != walCategory {
-		return f, err
+	if err != nil {
+		return nil, err
 	}
 	return fs.track(f), nil
+}
+
+// takeSpare returns the pre-written WAL file moved to name, or nil, and
+// starts writing the next one (walspare.go).
+func (fs walFS) takeSpare(name string) vfs.File {
+	if fs.spare == nil {
+		return nil
+	}
+	f := fs.spare.take(name)
+	fs.spare.refill()
+	return f
 }
 
 func (fs walFS) track(f vfs.File) *walFile {
@@ -181,10 +214,17 @@ func (f *walFile) skip() bool {
 	return f.s.lazy.Load() && f.s.strict.Load() == 0
 }
 
+// Sync and SyncData are the WAL writer's syncs. Before a sync that
+// reaches the disk they yield the processor: the WAL writer has just
+// woken the commits its last sync covered, and a goroutine blocked in a
+// system call keeps its processor (P) until the runtime's monitor takes
+// it back, so those commits would sit queued behind the sync. Yielding
+// lets them answer their clients first.
 func (f *walFile) Sync() error {
 	if f.skip() {
 		return f.skipSync()
 	}
+	runtime.Gosched()
 	return f.sync(f.File.Sync)
 }
 
@@ -192,6 +232,7 @@ func (f *walFile) SyncData() error {
 	if f.skip() {
 		return f.skipSync()
 	}
+	runtime.Gosched()
 	return f.sync(f.File.SyncData)
 }
 

@@ -274,3 +274,41 @@ func TestSyncMakesDurable(t *testing.T) {
 		}
 	}
 }
+
+// syncCountFS counts the syncs that reach its files.
+type syncCountFS struct {
+	vfs.FS
+	syncs atomic.Int64
+}
+
+func (fs *syncCountFS) Create(name string, c vfs.DiskWriteCategory) (vfs.File, error) {
+	f, err := fs.FS.Create(name, c)
+	if err != nil {
+		return nil, err
+	}
+	return &syncCountFile{File: f, n: &fs.syncs}, nil
+}
+
+func (fs *syncCountFS) ReuseForWrite(oldname, newname string, c vfs.DiskWriteCategory) (vfs.File, error) {
+	f, err := fs.FS.ReuseForWrite(oldname, newname, c)
+	if err != nil {
+		return nil, err
+	}
+	return &syncCountFile{File: f, n: &fs.syncs}, nil
+}
+
+func (fs *syncCountFS) OpenReadWrite(name string, c vfs.DiskWriteCategory, opts ...vfs.OpenOption) (vfs.File, error) {
+	f, err := fs.FS.OpenReadWrite(name, c, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &syncCountFile{File: f, n: &fs.syncs}, nil
+}
+
+type syncCountFile struct {
+	vfs.File
+	n *atomic.Int64
+}
+
+func (f *syncCountFile) Sync() error     { f.n.Add(1); return f.File.Sync() }
+func (f *syncCountFile) SyncData() error { f.n.Add(1); return f.File.SyncData() }
