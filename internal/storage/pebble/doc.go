@@ -59,6 +59,10 @@
 // says why); on a store at a later format Written commits are synced.
 // Reads after a fatal error then serve the last acknowledged state.
 //
+// With Options.PrewriteWAL (cmd/cairn sets it) every new WAL file starts
+// as a spare written in advance, zeros already synced, so that a sync
+// does not also write the file's growing length (walspare.go).
+//
 // With UpdateOptions.NoSync (w:0) the commit returns as soon as the batch
 // is visible; the data reaches the WAL file asynchronously and is made
 // durable by any later synced commit, a memtable flush or Close.

@@ -172,9 +172,7 @@ func Open(dir string, opts *Options) (*Engine, error) {
 			return nil, fmt.Errorf("storage/pebble: open %q: %w", dir, err)
 		}
 		spare = newWALSpare(o.FS, dir, int64(o.MemTableSize+o.MemTableSize/10), o.Logger)
-		if err := spare.init(); err != nil {
-			return nil, fmt.Errorf("storage/pebble: open %q: pre-written WAL file: %w", dir, err)
-		}
+		spare.init()
 	}
 	po := &pebble.Options{
 		// walFS: Written commits skip the sync (walsync.go), and WAL

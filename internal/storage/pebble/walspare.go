@@ -74,23 +74,22 @@ func newWALSpare(fs vfs.FS, dir string, size int64, logger *slog.Logger) *walSpa
 
 // init runs before Pebble opens the store: it removes a spare left half
 // written by a crash and keeps a complete one; without one, it writes one
-// now, so the store's first WAL file is pre-written too. dir must exist.
-func (s *walSpare) init() error {
+// now, so the store's first WAL file is pre-written too. Nothing here
+// stops the store from opening: without a spare, WAL files are created
+// the usual way.
+func (s *walSpare) init() {
 	if err := s.fs.Remove(s.temp); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("remove %s: %w", spareTemp, err)
+		s.logger.Warn("storage/pebble: could not remove a half-written WAL spare", "path", s.temp, "err", err)
 	}
 	if fi, err := s.fs.Stat(s.path); err == nil && fi.Size() == s.size {
 		s.ready = true
-		return nil
+		return
 	}
 	if err := s.fs.Remove(s.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("remove %s: %w", spareName, err)
+		s.logger.Warn("storage/pebble: could not remove a WAL spare of the wrong size", "path", s.path, "err", err)
+		return
 	}
-	if err := s.write(); err != nil {
-		return err
-	}
-	s.ready = true
-	return nil
+	s.ready = s.write() == nil
 }
 
 // take moves the spare to name and opens it for writing from its start.
@@ -137,11 +136,6 @@ func (s *walSpare) refill() {
 	go func() {
 		defer s.wg.Done()
 		err := s.write()
-		if err != nil {
-			// Not fatal: the next WAL file is created the usual way and
-			// the next one after it tries again.
-			s.logger.Warn("storage/pebble: could not write a pre-written WAL file", "path", s.temp, "err", err)
-		}
 		s.mu.Lock()
 		s.writing = false
 		s.ready = err == nil
@@ -153,8 +147,25 @@ func (s *walSpare) refill() {
 // Open finds the spare ready.
 func (s *walSpare) wait() { s.wg.Wait() }
 
-// write writes a spare at temp, syncs it and renames it to path.
-func (s *walSpare) write() (err error) {
+// spareRoom is how many spares' worth of free space the disk must have
+// for one to be written: a spare must never be what fills the disk.
+const spareRoom = 4
+
+// write writes a spare at temp, syncs it and renames it to path. A
+// failure is logged (and not fatal: the next WAL file is created the
+// usual way, and the one after it tries again).
+func (s *walSpare) write() error {
+	err := s.writeSpare()
+	if err != nil {
+		s.logger.Warn("storage/pebble: no pre-written WAL file", "path", s.path, "err", err)
+	}
+	return err
+}
+
+func (s *walSpare) writeSpare() (err error) {
+	if du, err := s.fs.GetDiskUsage(s.fs.PathDir(s.path)); err == nil && du.AvailBytes < uint64(spareRoom*s.size) {
+		return fmt.Errorf("%d bytes free, fewer than %d spares' worth", du.AvailBytes, spareRoom)
+	}
 	f, err := s.fs.Create(s.temp, spareCategory)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", spareTemp, err)

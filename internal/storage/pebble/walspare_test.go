@@ -160,9 +160,7 @@ func TestPrewriteWALShortRecycled(t *testing.T) {
 		t.Fatal(err)
 	}
 	sp := newWALSpare(mem, "db", spareSize, slog.New(slog.DiscardHandler))
-	if err := sp.init(); err != nil {
-		t.Fatal(err)
-	}
+	sp.init()
 	wfs := walFS{FS: mem, s: newWALSyncer(), spare: sp}
 	write := func(name string, n int) {
 		f, err := mem.Create(name, walCategory)
@@ -213,8 +211,9 @@ func TestPrewriteWALShortRecycled(t *testing.T) {
 }
 
 // TestPrewriteWALWriteFailure checks that failing to write a spare is
-// not fatal: Open fails with context if it cannot write the first one,
-// and once open, WAL files are created the usual way while spares fail.
+// never fatal: the store opens and WAL files are created the usual way,
+// whether the first spare (at Open) or a later one fails, and no
+// half-written spare is left behind.
 func TestPrewriteWALWriteFailure(t *testing.T) {
 	var on atomic.Bool
 	inj := errorfs.InjectorFunc(func(op errorfs.Op) error {
@@ -223,34 +222,65 @@ func TestPrewriteWALWriteFailure(t *testing.T) {
 		}
 		return nil
 	})
-	efs := errorfs.Wrap(vfs.NewMem(), inj)
-
-	on.Store(true)
-	_, err := Open("db", &Options{FS: efs, MemTableSize: spareMemTable, PrewriteWAL: true, Logger: slog.New(slog.DiscardHandler)})
-	if err == nil || !errors.Is(err, errorfs.ErrInjected) || !strings.Contains(err.Error(), "pre-written WAL file") {
-		t.Fatalf("Open with failing spare writes: %v, want the injected error with context", err)
+	mem := vfs.NewMem()
+	efs := errorfs.Wrap(mem, inj)
+	write := func(e *Engine) {
+		t.Helper()
+		val := make([]byte, 512)
+		for i := range 600 {
+			err := e.Update(context.Background(), synced, func(tx storage.Txn) error {
+				return tx.Set(fmt.Appendf(nil, "k%04d", i), val)
+			})
+			if err != nil {
+				t.Fatalf("Update with failing spare writes: %v", err)
+			}
+		}
+		e.spare.wait()
+		if e.fail.get() != nil {
+			t.Fatalf("the engine failed: %v", e.fail.get())
+		}
+		if _, err := mem.Stat("db/" + spareTemp); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s: %v, want it removed after the failed write", spareTemp, err)
+		}
 	}
 
-	on.Store(false)
+	// The first spare fails: the store opens all the same.
+	on.Store(true)
 	e := openPrewrite(t, efs)
+	if got := e.spare.used.Load(); got != 0 {
+		t.Errorf("%d spares used with every spare write failing, want 0", got)
+	}
+	write(e)
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A later spare fails: the first WAL file was one, then none.
+	on.Store(false)
+	e = openPrewrite(t, efs)
 	defer e.Close()
 	e.spare.wait() // the spare after the first WAL file is ready
 	on.Store(true)
-	val := make([]byte, 512)
-	for i := range 600 {
-		err := e.Update(context.Background(), synced, func(tx storage.Txn) error {
-			return tx.Set(fmt.Appendf(nil, "k%04d", i), val)
-		})
-		if err != nil {
-			t.Fatalf("Update with failing spare writes: %v", err)
-		}
-	}
-	e.spare.wait()
+	write(e)
 	on.Store(false)
 	if got := e.spare.used.Load(); got != 2 {
 		t.Errorf("%d spares used, want 2 (the first WAL file, then one rotation before writes failed)", got)
 	}
-	if e.fail.get() != nil {
-		t.Fatalf("the engine failed: %v", e.fail.get())
+}
+
+// TestPrewriteWALLowSpace checks that no spare is written when the disk
+// has less than spareRoom spares' worth of free space.
+func TestPrewriteWALLowSpace(t *testing.T) {
+	mem := vfs.NewMem()
+	mem.TestingSetDiskUsage(vfs.DiskUsage{AvailBytes: spareRoom*spareSize - 1, TotalBytes: 1 << 30, UsedBytes: 1 << 29})
+	e := openPrewrite(t, mem)
+	defer e.Close()
+	if got := e.spare.used.Load(); got != 0 {
+		t.Errorf("%d spares used on a nearly full disk, want 0", got)
+	}
+	for _, name := range []string{spareName, spareTemp} {
+		if _, err := mem.Stat("db/" + name); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s: %v, want none on a nearly full disk", name, err)
+		}
 	}
 }
