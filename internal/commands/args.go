@@ -123,7 +123,8 @@ func argInt64(req *Request, field string) (int64, bool, error) {
 // writeConcern, w:1, j:false) returns once the commit is written to the
 // storage engine's log file, where it survives the process being killed
 // and is synced within the engine's sync interval (MongoDB's journal
-// commit interval). The bool reports an unacknowledged write (w:0).
+// commit interval). fsync:true waits like j:true, as it does on mongod.
+// The bool reports an unacknowledged write (w:0).
 func writeOptions(req *Request) (storage.UpdateOptions, bool, error) {
 	wc, ok, err := argDoc(req, "writeConcern")
 	if err != nil {
@@ -132,9 +133,12 @@ func writeOptions(req *Request) (storage.UpdateOptions, bool, error) {
 	if !ok {
 		return storage.UpdateOptions{Written: true}, false, nil
 	}
-	w, j := bsonutil.Get(wc, "w"), bsonutil.Get(wc, "j")
+	w, j, fsync := bsonutil.Get(wc, "w"), bsonutil.Get(wc, "j"), bsonutil.Get(wc, "fsync")
+	if err := checkWriteConcern(w, j, fsync); err != nil {
+		return storage.UpdateOptions{}, false, err
+	}
 	switch {
-	case bsonutil.IsTruthy(j):
+	case bsonutil.IsTruthy(j), bsonutil.IsTruthy(fsync):
 		return storage.UpdateOptions{}, false, nil
 	case isW0(w):
 		return storage.UpdateOptions{NoSync: true}, true, nil
@@ -142,6 +146,38 @@ func writeOptions(req *Request) (storage.UpdateOptions, bool, error) {
 		return storage.UpdateOptions{}, false, nil
 	}
 	return storage.UpdateOptions{Written: true}, false, nil
+}
+
+// maxW is the largest numeric w: the most members a replica set can
+// have.
+const maxW = 50
+
+// checkWriteConcern refuses what mongod's write concern parser refuses
+// (FailedToParse): j or fsync that is neither a boolean nor a number, both
+// true at once, and a numeric w below 0 or above maxW. Other w values
+// (strings, tags) are accepted, as they are on a standalone; a null j or
+// fsync is taken as absent.
+func checkWriteConcern(w, j, fsync any) error {
+	for _, f := range []struct {
+		name string
+		v    any
+	}{{"j", j}, {"fsync", fsync}} {
+		if bsonutil.IsNullish(f.v) {
+			continue
+		}
+		if _, isBool := f.v.(bool); !isBool {
+			if _, isNum := bsonutil.ToFloat64(f.v); !isNum {
+				return mongoerr.Newf(mongoerr.FailedToParse, "%s must be numeric or a boolean value", f.name)
+			}
+		}
+	}
+	if bsonutil.IsTruthy(j) && bsonutil.IsTruthy(fsync) {
+		return mongoerr.New(mongoerr.FailedToParse, "fsync and j options cannot be used together")
+	}
+	if f, isNum := bsonutil.ToFloat64(w); isNum && (f < 0 || f > maxW) {
+		return mongoerr.Newf(mongoerr.FailedToParse, "w has to be a non-negative number and not greater than %d", maxW)
+	}
+	return nil
 }
 
 func isW0(w any) bool {

@@ -1,10 +1,12 @@
 package commands
 
 import (
+	"errors"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/cairndb/cairn/internal/mongoerr"
 	"github.com/cairndb/cairn/internal/storage"
 )
 
@@ -40,6 +42,10 @@ func TestWriteOptions(t *testing.T) {
 		{"w0 j:false", bson.D{{Key: "w", Value: int64(0)}, {Key: "j", Value: false}}, buffered, true},
 		{"w0 j:true", bson.D{{Key: "w", Value: int32(0)}, {Key: "j", Value: true}}, synced, false},
 		{"tag", bson.D{{Key: "w", Value: "dc1"}}, written, false},
+		{"w50", bson.D{{Key: "w", Value: int32(50)}}, written, false},
+		{"fsync:true", bson.D{{Key: "fsync", Value: true}}, synced, false},
+		{"fsync:false", bson.D{{Key: "fsync", Value: false}}, written, false},
+		{"j:true fsync:false", bson.D{{Key: "j", Value: true}, {Key: "fsync", Value: false}}, synced, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			body := bson.D{{Key: "insert", Value: "c"}}
@@ -57,5 +63,31 @@ func TestWriteOptions(t *testing.T) {
 	}
 	if _, _, err := writeOptions(&Request{DB: "test", Name: "insert", Body: bson.D{{Key: "insert", Value: "c"}, {Key: "writeConcern", Value: "x"}}}); err == nil {
 		t.Fatal("a writeConcern that is not a document was accepted")
+	}
+}
+
+// TestWriteConcernRefused checks the write concerns mongod's parser
+// refuses, with its codes and messages (write_concern_options.cpp).
+func TestWriteConcernRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		wc   bson.D
+		msg  string
+	}{
+		{"j string", bson.D{{Key: "j", Value: "yes"}}, "j must be numeric or a boolean value"},
+		{"j document", bson.D{{Key: "w", Value: int32(1)}, {Key: "j", Value: bson.D{}}}, "j must be numeric or a boolean value"},
+		{"fsync string", bson.D{{Key: "fsync", Value: "x"}}, "fsync must be numeric or a boolean value"},
+		{"j and fsync", bson.D{{Key: "j", Value: true}, {Key: "fsync", Value: int32(1)}}, "fsync and j options cannot be used together"},
+		{"w negative", bson.D{{Key: "w", Value: int32(-1)}}, "w has to be a non-negative number and not greater than 50"},
+		{"w 51", bson.D{{Key: "w", Value: 51.0}}, "w has to be a non-negative number and not greater than 50"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := bson.D{{Key: "insert", Value: "c"}, {Key: "writeConcern", Value: tc.wc}}
+			_, _, err := writeOptions(&Request{DB: "test", Name: "insert", Body: body})
+			var me *mongoerr.Error
+			if !errors.As(err, &me) || me.Code != mongoerr.FailedToParse || me.Msg != tc.msg {
+				t.Fatalf("writeOptions error = %v, want FailedToParse %q", err, tc.msg)
+			}
+		})
 	}
 }

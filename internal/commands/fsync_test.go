@@ -45,3 +45,41 @@ func TestFsync(t *testing.T) {
 		t.Fatalf("fsync with lock: false: %v", err)
 	}
 }
+
+// TestWriteConcernErrors sends write concerns that mongod refuses, as
+// raw commands (the driver would refuse them itself): each write command
+// answers FailedToParse (9) and writes nothing.
+func TestWriteConcernErrors(t *testing.T) {
+	ctx := context.Background()
+	client := connect(t)
+	db := client.Database("test")
+	for _, wc := range []bson.D{
+		{{Key: "j", Value: "yes"}},
+		{{Key: "fsync", Value: true}, {Key: "j", Value: true}},
+		{{Key: "w", Value: int32(-1)}},
+	} {
+		for _, cmd := range []bson.D{
+			{{Key: "insert", Value: "wc"}, {Key: "documents", Value: bson.A{bson.D{{Key: "_id", Value: 1}}}}},
+			{{Key: "update", Value: "wc"}, {Key: "updates", Value: bson.A{bson.D{{Key: "q", Value: bson.D{}}, {Key: "u", Value: bson.D{{Key: "$set", Value: bson.D{{Key: "x", Value: 1}}}}}, {Key: "upsert", Value: true}}}}},
+			{{Key: "delete", Value: "wc"}, {Key: "deletes", Value: bson.A{bson.D{{Key: "q", Value: bson.D{}}, {Key: "limit", Value: 0}}}}},
+		} {
+			cmd = append(cmd, bson.E{Key: "writeConcern", Value: wc})
+			if code, name := runErr(t, db, cmd); code != 9 || name != "FailedToParse" {
+				t.Errorf("%v: error %d %s, want 9 FailedToParse", cmd, code, name)
+			}
+		}
+	}
+	n, err := db.Collection("wc").CountDocuments(ctx, bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatalf("%d documents written by refused commands, want 0", n)
+	}
+	// fsync: true is accepted, and waits like j: true.
+	err = db.RunCommand(ctx, bson.D{{Key: "insert", Value: "wc"}, {Key: "documents", Value: bson.A{bson.D{{Key: "_id", Value: 2}}}},
+		{Key: "writeConcern", Value: bson.D{{Key: "fsync", Value: true}}}}).Err()
+	if err != nil {
+		t.Fatalf("insert with fsync: true: %v", err)
+	}
+}
