@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/cairndb/cairn/internal/bsonutil"
 )
 
 // Deps says which parts of its input documents a pipeline can read: either
@@ -233,7 +235,7 @@ func (t *depsTracker) projLevel(d bson.D, top bool) {
 				t.projLevel(v, false)
 			}
 		default:
-			if !isBoolOrNumber(v) {
+			if !bsonutil.IsBoolOrNumber(v) {
 				t.expr(v)
 			}
 		}

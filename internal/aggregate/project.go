@@ -132,7 +132,7 @@ func (pp *projParser) parseEntry(n *projNode, key string, val any, prefix string
 			return err
 		}
 		f.expr = e
-	case isBoolOrNumber(val):
+	case bsonutil.IsBoolOrNumber(val):
 		if bsonutil.IsTruthy(val) {
 			f.include = true
 			if !isID {
@@ -187,13 +187,6 @@ func (pp *projParser) childNode(n *projNode, key, prefix string) (*projNode, err
 	n.fields = append(n.fields, f)
 	n.byName[key] = f
 	return f.child, nil
-}
-
-func isBoolOrNumber(v any) bool {
-	if _, ok := v.(bool); ok {
-		return true
-	}
-	return bsonutil.IsNumber(v)
 }
 
 type literalExpr struct{ v any }

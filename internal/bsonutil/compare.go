@@ -85,6 +85,14 @@ func IsNumber(v any) bool {
 	return false
 }
 
+// IsBoolOrNumber reports whether v is a boolean or a number, the values
+// MongoDB takes for an on/off flag (projection inclusion, write concern
+// j and fsync).
+func IsBoolOrNumber(v any) bool {
+	_, b := v.(bool)
+	return b || IsNumber(v)
+}
+
 // Compare compares two BSON values in MongoDB's order and returns -1, 0 or 1.
 // Values of different canonical types order by type; numbers compare by
 // value across their types; documents compare field by field (type rank,

@@ -158,18 +158,11 @@ const maxW = 50
 // (strings, tags) are accepted, as they are on a standalone; a null j or
 // fsync is taken as absent.
 func checkWriteConcern(w, j, fsync any) error {
-	for _, f := range []struct {
-		name string
-		v    any
-	}{{"j", j}, {"fsync", fsync}} {
-		if bsonutil.IsNullish(f.v) {
-			continue
-		}
-		if _, isBool := f.v.(bool); !isBool {
-			if _, isNum := bsonutil.ToFloat64(f.v); !isNum {
-				return mongoerr.Newf(mongoerr.FailedToParse, "%s must be numeric or a boolean value", f.name)
-			}
-		}
+	if !bsonutil.IsNullish(j) && !bsonutil.IsBoolOrNumber(j) {
+		return mongoerr.New(mongoerr.FailedToParse, "j must be numeric or a boolean value")
+	}
+	if !bsonutil.IsNullish(fsync) && !bsonutil.IsBoolOrNumber(fsync) {
+		return mongoerr.New(mongoerr.FailedToParse, "fsync must be numeric or a boolean value")
 	}
 	if bsonutil.IsTruthy(j) && bsonutil.IsTruthy(fsync) {
 		return mongoerr.New(mongoerr.FailedToParse, "fsync and j options cannot be used together")

@@ -168,7 +168,7 @@ func (pp *projParser) add(path string, val any) error {
 		if d, ok := val.(bson.D); ok && len(d) > 0 && d[0].Key == "$slice" {
 			return badValue("Cannot specify positional operator and $slice on the same path")
 		}
-		if !isBoolOrNumber(val) || !bsonutil.IsTruthy(val) {
+		if !bsonutil.IsBoolOrNumber(val) || !bsonutil.IsTruthy(val) {
 			return badValue("positional projection on %s must be an inclusion (1 or true)", path)
 		}
 		pp.positional = true
@@ -245,11 +245,6 @@ func (pp *projParser) add(path string, val any) error {
 		return pp.insert(path, &projNode{kind: pComputed, expr: e})
 	}
 	return pp.insert(path, &projNode{kind: pComputed, literal: val})
-}
-
-func isBoolOrNumber(v any) bool {
-	_, b := v.(bool)
-	return b || bsonutil.IsNumber(v)
 }
 
 // parseSlice parses a find-projection $slice argument: n or [skip, limit].

@@ -162,7 +162,7 @@ func (s *walSpare) write() error {
 	return err
 }
 
-func (s *walSpare) writeSpare() (err error) {
+func (s *walSpare) writeSpare() error {
 	if du, err := s.fs.GetDiskUsage(s.fs.PathDir(s.path)); err == nil && du.AvailBytes < uint64(spareRoom*s.size) {
 		return fmt.Errorf("%d bytes free, fewer than %d spares' worth", du.AvailBytes, spareRoom)
 	}
@@ -170,29 +170,32 @@ func (s *walSpare) writeSpare() (err error) {
 	if err != nil {
 		return fmt.Errorf("create %s: %w", spareTemp, err)
 	}
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = s.fs.Remove(s.temp)
-		}
-	}()
-	zeros := make([]byte, min(s.size, 1<<20))
-	for left := s.size; left > 0; {
+	err = fillZeros(f, s.size)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close: %w", cerr)
+	}
+	if err == nil {
+		err = s.fs.Rename(s.temp, s.path)
+	}
+	if err != nil {
+		_ = s.fs.Remove(s.temp)
+		return fmt.Errorf("%s: %w", spareTemp, err)
+	}
+	return nil
+}
+
+// fillZeros writes size zero bytes to f and syncs it.
+func fillZeros(f vfs.File, size int64) error {
+	zeros := make([]byte, min(size, 1<<20))
+	for left := size; left > 0; {
 		n, err := f.Write(zeros[:min(left, int64(len(zeros)))])
 		if err != nil {
-			return fmt.Errorf("write %s: %w", spareTemp, err)
+			return fmt.Errorf("write: %w", err)
 		}
 		left -= int64(n)
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", spareTemp, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", spareTemp, err)
-	}
-	if err := s.fs.Rename(s.temp, s.path); err != nil {
-		_ = s.fs.Remove(s.temp)
-		return fmt.Errorf("rename %s: %w", spareTemp, err)
+		return fmt.Errorf("sync: %w", err)
 	}
 	return nil
 }

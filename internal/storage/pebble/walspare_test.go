@@ -63,6 +63,24 @@ func fileSize(t *testing.T, fs vfs.FS, name string) int64 {
 	return fi.Size()
 }
 
+// fillKeys makes spareKeys synced commits of 512 bytes each (about 300
+// KB: several WAL rotations with spareMemTable).
+func fillKeys(t *testing.T, e *Engine) {
+	t.Helper()
+	val := make([]byte, 512)
+	for i := range spareKeys {
+		err := e.Update(context.Background(), synced, func(tx storage.Txn) error {
+			return tx.Set(fmt.Appendf(nil, "k%04d", i), val)
+		})
+		if err != nil {
+			t.Fatalf("Update k%04d: %v", i, err)
+		}
+	}
+}
+
+// spareKeys is the number of keys fillKeys writes.
+const spareKeys = 600
+
 // TestPrewriteWAL checks that with PrewriteWAL every WAL file starts out
 // as a full-length spare, from the store's first one through rotations,
 // that a spare is ready again after each use and after Close, and that
@@ -73,15 +91,7 @@ func TestPrewriteWAL(t *testing.T) {
 	if got := e.spare.used.Load(); got != 1 {
 		t.Fatalf("after Open %d WAL files were spares, want 1 (the first one)", got)
 	}
-	val := make([]byte, 512)
-	for i := range 600 { // about 300 KB: several rotations
-		err := e.Update(context.Background(), synced, func(tx storage.Txn) error {
-			return tx.Set(fmt.Appendf(nil, "k%04d", i), val)
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	fillKeys(t, e)
 	if n := e.DB().Metrics().Flush.Count; n == 0 {
 		t.Fatal("no memtable flush happened; the test does not cover rotations")
 	}
@@ -110,7 +120,7 @@ func TestPrewriteWAL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	for i := range 600 {
+	for i := range spareKeys {
 		if _, err := s.Get(fmt.Appendf(nil, "k%04d", i)); err != nil {
 			t.Fatalf("k%04d after reopen: %v", i, err)
 		}
@@ -226,15 +236,7 @@ func TestPrewriteWALWriteFailure(t *testing.T) {
 	efs := errorfs.Wrap(mem, inj)
 	write := func(e *Engine) {
 		t.Helper()
-		val := make([]byte, 512)
-		for i := range 600 {
-			err := e.Update(context.Background(), synced, func(tx storage.Txn) error {
-				return tx.Set(fmt.Appendf(nil, "k%04d", i), val)
-			})
-			if err != nil {
-				t.Fatalf("Update with failing spare writes: %v", err)
-			}
-		}
+		fillKeys(t, e)
 		e.spare.wait()
 		if e.fail.get() != nil {
 			t.Fatalf("the engine failed: %v", e.fail.get())

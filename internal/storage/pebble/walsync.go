@@ -214,26 +214,22 @@ func (f *walFile) skip() bool {
 	return f.s.lazy.Load() && f.s.strict.Load() == 0
 }
 
-// Sync and SyncData are the WAL writer's syncs. Before a sync that
-// reaches the disk they yield the processor: the WAL writer has just
-// woken the commits its last sync covered, and a goroutine blocked in a
-// system call keeps its processor (P) until the runtime's monitor takes
-// it back, so those commits would sit queued behind the sync. Yielding
-// lets them answer their clients first.
-func (f *walFile) Sync() error {
-	if f.skip() {
-		return f.skipSync()
-	}
-	runtime.Gosched()
-	return f.sync(f.File.Sync)
-}
+// Sync and SyncData are the WAL writer's syncs (writerSync).
+func (f *walFile) Sync() error     { return f.writerSync(f.File.Sync) }
+func (f *walFile) SyncData() error { return f.writerSync(f.File.SyncData) }
 
-func (f *walFile) SyncData() error {
+// writerSync runs fn, one of the WAL writer's syncs, unless it may be
+// skipped. Before a sync that reaches the disk it yields the processor:
+// the WAL writer has just woken the commits its last sync covered, and a
+// goroutine blocked in a system call keeps its processor (P) until the
+// runtime's monitor takes it back, so those commits would sit queued
+// behind the sync. Yielding lets them answer their clients first.
+func (f *walFile) writerSync(fn func() error) error {
 	if f.skip() {
 		return f.skipSync()
 	}
 	runtime.Gosched()
-	return f.sync(f.File.SyncData)
+	return f.sync(fn)
 }
 
 // SyncTo is never skipped (Pebble's WAL writer does not call it).
