@@ -479,3 +479,74 @@ func setIncompressible(t *testing.T, e *Engine, rng *rand.Rand, prefix string, f
 		t.Fatal(err)
 	}
 }
+
+// TestCompression checks the adaptive profile's choices: data blocks that
+// Snappy shrinks are stored compressed, data blocks it cannot shrink are
+// stored as they are.
+func TestCompression(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		compressible bool
+	}{
+		{"text", true},
+		{"random", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := Open("db", &Options{FS: vfs.NewMem(), Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			rng := rand.New(rand.NewPCG(5, 6))
+			const n, size = 4000, 1000
+			words := []string{"cairn ", "stone ", "path ", "summit ", "ridge ", "valley "}
+			val := make([]byte, 0, size)
+			err = e.Update(context.Background(), storage.UpdateOptions{NoSync: true}, func(tx storage.Txn) error {
+				for i := range n {
+					val = val[:0]
+					if tc.compressible {
+						for len(val) < size {
+							val = append(val, words[rng.IntN(len(words))]...)
+						}
+						val = val[:size]
+					} else {
+						for range size {
+							val = append(val, byte(rng.Uint32()))
+						}
+					}
+					if err := tx.Set(fmt.Appendf(nil, "k%05d", i), val); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			levels, err := e.db.SSTables(pebble.WithProperties())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stored uint64
+			var stats []string
+			for _, level := range levels {
+				for _, tbl := range level {
+					stored += tbl.Properties.DataSize
+					stats = append(stats, tbl.Properties.CompressionStats)
+				}
+			}
+			raw := uint64(n * size)
+			switch {
+			case stored == 0:
+				t.Fatal("no data blocks were written")
+			case tc.compressible && stored > raw/2:
+				t.Errorf("text: %d bytes stored for %d (%v), want less than half", stored, raw, stats)
+			case !tc.compressible && stored < raw:
+				t.Errorf("random: %d bytes stored for %d (%v), want them uncompressed", stored, raw, stats)
+			}
+		})
+	}
+}
