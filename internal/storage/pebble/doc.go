@@ -67,6 +67,15 @@
 // is visible; the data reaches the WAL file asynchronously and is made
 // durable by any later synced commit, a memtable flush or Close.
 //
+// # Tables
+//
+// Data blocks are 32 KiB (DefaultBlockSize) with a Bloom filter per
+// table. Blocks are compressed with Snappy when it saves at least 12%,
+// through an adaptive profile: each table writer tries Snappy on its first
+// block and one in ten after, and skips it for the rest while it is not
+// saving, so data that does not compress costs no compression work in
+// flushes and compactions (engine.go, compression).
+//
 // # Caches of our own
 //
 // Besides Pebble's block cache, the engine keeps a row cache (rowcache.go):
