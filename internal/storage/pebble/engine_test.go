@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/cairndb/cairn/internal/storage"
@@ -548,5 +549,50 @@ func TestCompression(t *testing.T) {
 				t.Errorf("random: %d bytes stored for %d (%v), want them uncompressed", stored, raw, stats)
 			}
 		})
+	}
+}
+
+// TestCompressionProfileChange reopens a store written under Pebble's
+// plain Snappy profile with the adaptive one and the other way round: the
+// tables written under either stay readable.
+func TestCompressionProfileChange(t *testing.T) {
+	dir := t.TempDir()
+	saved := compression
+	defer func() { compression = saved }()
+	profiles := []*sstable.CompressionProfile{sstable.SnappyCompression, saved, sstable.SnappyCompression}
+	for i, p := range profiles {
+		compression = p
+		e, err := Open(dir, &Options{Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatalf("open %d (%s): %v", i, p.Name, err)
+		}
+		setIncompressible(t, e, rand.New(rand.NewPCG(uint64(i), 9)), fmt.Sprintf("p%d/", i), 0, 500)
+		if err := e.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		snap, err := e.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := 0; j <= i; j++ {
+			it, err := snap.Scan(fmt.Appendf(nil, "p%d/", j), fmt.Appendf(nil, "p%d0", j), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for it.Next() {
+				n++
+			}
+			if err := errors.Join(it.Err(), it.Close()); err != nil {
+				t.Fatal(err)
+			}
+			if n != 500 {
+				t.Errorf("open %d (%s): %d keys written under profile %d, want 500", i, p.Name, n, j)
+			}
+		}
+		snap.Close()
+		if err := e.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
