@@ -77,7 +77,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.Int64Var(&o.RowCacheSize, "row-cache-size", o.RowCacheSize, "cache of recently read records and index entries, in bytes (0 turns it off)")
 	fs.Int64Var(&o.MemTableSize, "memtable-size", o.MemTableSize, "storage engine memtable size in bytes (at most two are in memory)")
 	fs.DurationVar(&o.JournalCommitInterval, "journal-commit-interval", o.JournalCommitInterval, "how long a write acknowledged without j:true (w:1, the default) may stay written to the log but not synced to disk; 0 syncs every acknowledged write (1ms to 500ms, as MongoDB's commitIntervalMs)")
-	fs.StringVar(&o.DebugAddr, "debug-addr", "", "serve Go's pprof profiles over HTTP on this address, e.g. 127.0.0.1:6060 (off when empty)")
+	fs.StringVar(&o.DebugAddr, "debug-addr", "", "serve Go's pprof profiles (/debug/pprof/) and Pebble's metrics (/debug/pebble) over HTTP on this address, e.g. 127.0.0.1:6060 (off when empty)")
 	if err := fs.Parse(args); err != nil {
 		return o, nil, err
 	}
@@ -205,8 +205,8 @@ func run(argv []string, getenv func(string) string) error {
 			return fmt.Errorf("listen on --debug-addr %s: %w", o.DebugAddr, err)
 		}
 		defer dln.Close()
-		go func() { _ = http.Serve(dln, debugMux()) }()
-		logger.Info("pprof profiles served", "url", "http://"+dln.Addr().String()+"/debug/pprof/")
+		go func() { _ = http.Serve(dln, debugMux(eng.Metrics)) }()
+		logger.Info("debug endpoints served", "pprof", "http://"+dln.Addr().String()+"/debug/pprof/", "pebble", "http://"+dln.Addr().String()+"/debug/pebble")
 	}
 
 	sigs := make(chan os.Signal, 1)
@@ -245,9 +245,19 @@ func run(argv []string, getenv func(string) string) error {
 }
 
 // debugMux serves Go's runtime profiles (CPU, heap, allocations,
-// goroutines, mutex and block) under /debug/pprof/.
-func debugMux() *http.ServeMux {
+// goroutines, mutex and block) under /debug/pprof/, and the storage
+// engine's metrics as text at /debug/pebble (503 once it is closed).
+func debugMux[M fmt.Stringer](metrics func() (M, error)) *http.ServeMux {
 	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pebble", func(w http.ResponseWriter, r *http.Request) {
+		m, err := metrics()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, m.String())
+	})
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)

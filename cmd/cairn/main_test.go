@@ -20,6 +20,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/cairndb/cairn/internal/storage/pebble"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -170,20 +172,42 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// TestDebugMux: the profile index and a named profile answer on the debug
-// mux; other paths do not.
+// TestDebugMux: the profile index, a named profile and the storage
+// engine's metrics answer on the debug mux; other paths do not; metrics
+// of a closed engine are a 503.
 func TestDebugMux(t *testing.T) {
-	srv := httptest.NewServer(debugMux())
+	eng, err := pebble.Open(t.TempDir(), &pebble.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(debugMux(eng.Metrics))
 	defer srv.Close()
-	for path, want := range map[string]int{"/debug/pprof/": 200, "/debug/pprof/heap?debug=1": 200, "/metrics": 404} {
+	get := func(path string) (int, string) {
 		resp, err := http.Get(srv.URL + path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
-		if resp.StatusCode != want {
-			t.Errorf("GET %s: %d, want %d", path, resp.StatusCode, want)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
 		}
+		return resp.StatusCode, string(body)
+	}
+	for path, want := range map[string]int{"/debug/pprof/": 200, "/debug/pprof/heap?debug=1": 200, "/debug/pebble": 200, "/metrics": 404} {
+		if code, _ := get(path); code != want {
+			t.Errorf("GET %s: %d, want %d", path, code, want)
+		}
+	}
+	// Pebble's table: one row per level, then flush and compaction counts.
+	if _, body := get("/debug/pebble"); !strings.Contains(body, "level | tables") || !strings.Contains(body, "Compactions:") {
+		t.Errorf("GET /debug/pebble: no LSM table in\n%s", body)
+	}
+	if err := eng.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := get("/debug/pebble"); code != http.StatusServiceUnavailable || !strings.Contains(body, "closed") {
+		t.Errorf("GET /debug/pebble after Close: %d %q, want 503 and the closed error", code, body)
 	}
 }
 

@@ -542,6 +542,16 @@ func (e *Engine) Flush() error {
 	return nil
 }
 
+// Metrics returns Pebble's metrics: the LSM's levels, flushes,
+// compactions, caches and WAL. Its String method formats them as a table.
+func (e *Engine) Metrics() (*pebble.Metrics, error) {
+	if !e.enter() {
+		return nil, storage.ErrClosed
+	}
+	defer e.exit()
+	return e.db.Metrics(), nil
+}
+
 // Close waits for in-flight operations, closes open snapshots and their
 // iterators, flushes the memtable and closes the DB. Closing twice returns
 // storage.ErrClosed.
