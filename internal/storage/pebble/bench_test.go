@@ -111,11 +111,8 @@ func BenchmarkScan(b *testing.B) {
 }
 
 // BenchmarkFlush flushes 4 MB of 1 KB values to an sstable, with the
-// adaptive profile and with Pebble's plain Snappy one. Values are random
-// bytes; documents like the load tool's (BSON, ten fields of 100 random
-// lowercase letters), which Snappy shrinks by less than 12% but works
-// harder on, finding the repeated field names; or random words, which it
-// halves. Only the flush is timed.
+// adaptive profile and with Pebble's plain Snappy one, for each kind of
+// testValue. Only the flush is timed.
 func BenchmarkFlush(b *testing.B) {
 	profiles := []struct {
 		name string
@@ -124,34 +121,15 @@ func BenchmarkFlush(b *testing.B) {
 		{"adaptive", compression},
 		{"snappy", sstable.SnappyCompression},
 	}
-	words := []string{"cairn ", "stone ", "path ", "summit ", "ridge ", "valley ", "marker ", "trail "}
-	for _, data := range []string{"bytes", "documents", "words"} {
+	for _, kind := range []string{"bytes", "documents", "words"} {
 		rng := rand.New(rand.NewPCG(7, 8))
 		vals := make([][]byte, 64) // a 32 KB block holds distinct ones
 		for i := range vals {
-			v := make([]byte, 0, 1024)
-			for len(v) < 1024 {
-				switch data {
-				case "bytes":
-					v = append(v, byte(rng.Uint32()))
-				case "documents":
-					v = fmt.Appendf(v, "\x02f%d\x00\x65\x00\x00\x00", len(v)/108)
-					for range 100 {
-						v = append(v, 'a'+byte(rng.IntN(26)))
-					}
-					v = append(v, 0)
-				default:
-					v = append(v, words[rng.IntN(len(words))]...)
-				}
-			}
-			vals[i] = v[:1024]
+			vals[i] = testValue(rng, kind, 1024)
 		}
 		for _, prof := range profiles {
-			b.Run(data+"/"+prof.name, func(b *testing.B) {
-				saved := compression
-				compression = prof.p
-				defer func() { compression = saved }()
-				e, err := Open("db", &Options{FS: vfs.NewMem(), Logger: slog.New(slog.DiscardHandler)})
+			b.Run(kind+"/"+prof.name, func(b *testing.B) {
+				e, err := Open("db", &Options{FS: vfs.NewMem(), Logger: slog.New(slog.DiscardHandler), compression: prof.p})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -46,14 +46,16 @@ const DefaultBlockSize = 32 << 10
 // running estimate of what Snappy saved, and skips it while that is below
 // 12%. Data that does not compress (GridFS chunks of images or archives,
 // random strings) then costs little compression work in flushes and
-// compactions; documents that do compress are compressed as before.
+// compactions; documents that do compress are compressed as before
+// (durable insert_one of the load tool's 1 KB random-letter documents:
+// about 3.5% more operations a second, docs/performance.md).
+//
 // Index and other metadata blocks, under 1% of a table with 32 KiB data
-// blocks, are stored uncompressed: the adaptive choice is between the
-// data setting and theirs, so theirs must be none. Pebble reads blocks by
-// their own compression marks and does not check the profile's name when
-// it reopens a store, so stores move freely between this and Pebble's
-// default profile. Durable insert_one of the load tool's 1 KB random-letter documents:
-// about 3.5% more operations a second (docs/performance.md).
+// blocks, are stored uncompressed: the adaptive choice is between the data
+// setting and theirs, so theirs must be none. Pebble reads blocks by their
+// own compression marks and does not check the profile's name when it
+// reopens a store, so stores move freely between this and Pebble's
+// default profile.
 var compression = &sstable.CompressionProfile{
 	Name:                           "cairn-adaptive-snappy",
 	DataBlocks:                     sstable.SnappyCompression.DataBlocks,
@@ -104,6 +106,9 @@ type Options struct {
 	// syncUnderLock makes Update commit with pebble.Sync while holding the
 	// write lock, disabling group commit. Only benchmarks set it.
 	syncUnderLock bool
+	// compression replaces the package's compression profile. Only tests
+	// and benchmarks set it, to compare with Pebble's own.
+	compression *sstable.CompressionProfile
 }
 
 // Engine is a storage.Engine backed by a Pebble DB. It is safe for
@@ -211,10 +216,14 @@ func Open(dir string, opts *Options) (*Engine, error) {
 	// Bloom filters (10 bits a key, about 1% false positives) let a Get
 	// for an absent key skip tables without reading them: every insert
 	// checks that its _id is new.
+	profile := compression
+	if o.compression != nil {
+		profile = o.compression
+	}
 	for i := range po.Levels {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 		po.Levels[i].BlockSize = o.BlockSize
-		po.Levels[i].Compression = func() *sstable.CompressionProfile { return compression }
+		po.Levels[i].Compression = func() *sstable.CompressionProfile { return profile }
 	}
 	db, err := pebble.Open(dir, po)
 	if err != nil {

@@ -282,23 +282,19 @@ type syncCountFS struct {
 }
 
 func (fs *syncCountFS) Create(name string, c vfs.DiskWriteCategory) (vfs.File, error) {
-	f, err := fs.FS.Create(name, c)
-	if err != nil {
-		return nil, err
-	}
-	return &syncCountFile{File: f, n: &fs.syncs}, nil
+	return fs.count(fs.FS.Create(name, c))
 }
 
 func (fs *syncCountFS) ReuseForWrite(oldname, newname string, c vfs.DiskWriteCategory) (vfs.File, error) {
-	f, err := fs.FS.ReuseForWrite(oldname, newname, c)
-	if err != nil {
-		return nil, err
-	}
-	return &syncCountFile{File: f, n: &fs.syncs}, nil
+	return fs.count(fs.FS.ReuseForWrite(oldname, newname, c))
 }
 
 func (fs *syncCountFS) OpenReadWrite(name string, c vfs.DiskWriteCategory, opts ...vfs.OpenOption) (vfs.File, error) {
-	f, err := fs.FS.OpenReadWrite(name, c, opts...)
+	return fs.count(fs.FS.OpenReadWrite(name, c, opts...))
+}
+
+// count wraps a file just opened so that its syncs are counted.
+func (fs *syncCountFS) count(f vfs.File, err error) (vfs.File, error) {
 	if err != nil {
 		return nil, err
 	}
