@@ -68,17 +68,7 @@ func BenchmarkScan(b *testing.B) {
 	const n = 100_000
 	val := make([]byte, 100)
 	for start := 0; start < n; start += 10_000 {
-		err := e.Update(context.Background(), storage.UpdateOptions{NoSync: true}, func(tx storage.Txn) error {
-			for i := start; i < start+10_000; i++ {
-				if err := tx.Set(fmt.Appendf(nil, "k%08d", i), val); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
+		setMany(b, e, start, 10_000, func(i int) ([]byte, []byte) { return fmt.Appendf(nil, "k%08d", i), val })
 	}
 	if err := e.Flush(); err != nil {
 		b.Fatal(err)
@@ -139,18 +129,10 @@ func BenchmarkFlush(b *testing.B) {
 				var key uint64
 				for b.Loop() {
 					b.StopTimer()
-					err := e.Update(context.Background(), storage.UpdateOptions{NoSync: true}, func(tx storage.Txn) error {
-						for i := range n {
-							key++
-							if err := tx.Set(binary.BigEndian.AppendUint64(nil, key), vals[i%len(vals)]); err != nil {
-								return err
-							}
-						}
-						return nil
+					setMany(b, e, 0, n, func(i int) ([]byte, []byte) {
+						key++
+						return binary.BigEndian.AppendUint64(nil, key), vals[i%len(vals)]
 					})
-					if err != nil {
-						b.Fatal(err)
-					}
 					b.StartTimer()
 					if err := e.Flush(); err != nil {
 						b.Fatal(err)

@@ -460,21 +460,30 @@ func TestBlockSize(t *testing.T) {
 	}
 }
 
-// setIncompressible writes keys prefix+%05d for first..first+n-1 in one
-// unsynced transaction, each with 1000 random (incompressible) bytes.
-func setIncompressible(t *testing.T, e *Engine, rng *rand.Rand, prefix string, first, n int) {
-	t.Helper()
+// setMany writes kv(i) for i in first..first+n-1 in one unsynced
+// transaction.
+func setMany(tb testing.TB, e *Engine, first, n int, kv func(i int) (key, val []byte)) {
+	tb.Helper()
 	err := e.Update(context.Background(), storage.UpdateOptions{NoSync: true}, func(tx storage.Txn) error {
 		for i := first; i < first+n; i++ {
-			if err := tx.Set(fmt.Appendf(nil, "%s%05d", prefix, i), testValue(rng, "bytes", 1000)); err != nil {
+			if err := tx.Set(kv(i)); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
+}
+
+// setIncompressible writes keys prefix+%05d for first..first+n-1 in one
+// unsynced transaction, each with 1000 random (incompressible) bytes.
+func setIncompressible(t *testing.T, e *Engine, rng *rand.Rand, prefix string, first, n int) {
+	t.Helper()
+	setMany(t, e, first, n, func(i int) ([]byte, []byte) {
+		return fmt.Appendf(nil, "%s%05d", prefix, i), testValue(rng, "bytes", 1000)
+	})
 }
 
 // testWords are the words of testValue's "words" values.
@@ -529,17 +538,9 @@ func TestCompression(t *testing.T) {
 			if tc.compressible {
 				kind = "words"
 			}
-			err = e.Update(context.Background(), storage.UpdateOptions{NoSync: true}, func(tx storage.Txn) error {
-				for i := range n {
-					if err := tx.Set(fmt.Appendf(nil, "k%05d", i), testValue(rng, kind, size)); err != nil {
-						return err
-					}
-				}
-				return nil
+			setMany(t, e, 0, n, func(i int) ([]byte, []byte) {
+				return fmt.Appendf(nil, "k%05d", i), testValue(rng, kind, size)
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
 			if err := e.Flush(); err != nil {
 				t.Fatal(err)
 			}
