@@ -14,17 +14,14 @@ set -u
 cd "$(dirname "$0")/.."
 FUZZTIME="${FUZZTIME:-20s}"
 FILTER="${1:-}"
-TARGETS=(
-  "./internal/wire FuzzReadMessage"
-  "./internal/query FuzzQuery"
-  "./internal/query FuzzMatchLogic"
-  "./internal/update FuzzUpdateApply"
-  "./internal/aggregate FuzzPipeline"
-  "./internal/expr FuzzExprEval"
-  "./internal/crashtest FuzzDispatch"
-  "./internal/bsonutil FuzzDecode"
-  "./internal/commands FuzzStoredID"
-)
+# Every Fuzz function in a _test.go file under internal/ and cmd/, as
+# "./pkg FuzzName", so that a new target cannot be left out.
+mapfile -t TARGETS < <(grep -rEo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]+\(f \*testing\.F\)' internal cmd |
+  sed -E 's#^(.*)/[^/]+_test\.go:func (Fuzz[A-Za-z0-9_]+).*#./\1 \2#' | sort -u)
+if (( ${#TARGETS[@]} == 0 )); then
+  echo "fuzz.sh: no fuzz targets found" >&2
+  exit 1
+fi
 failed=()
 start=$(date +%s)
 for t in "${TARGETS[@]}"; do
