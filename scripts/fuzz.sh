@@ -14,10 +14,17 @@ set -u
 cd "$(dirname "$0")/.."
 FUZZTIME="${FUZZTIME:-20s}"
 FILTER="${1:-}"
-# Every Fuzz function in a _test.go file under internal/ and cmd/, as
-# "./pkg FuzzName", so that a new target cannot be left out.
-mapfile -t TARGETS < <(grep -rEo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]+\(f \*testing\.F\)' internal cmd |
-  sed -E 's#^(.*)/[^/]+_test\.go:func (Fuzz[A-Za-z0-9_]+).*#./\1 \2#' | sort -u)
+# Every fuzz target, as "./pkg FuzzName", as the go command lists them
+# (so that a new target cannot be left out, and build tags count).
+module=$(go list -m)
+if ! listed=$(go test -list '^Fuzz' ./... 2>&1); then
+  echo "$listed" >&2
+  echo "fuzz.sh: go test -list failed" >&2
+  exit 1
+fi
+mapfile -t TARGETS < <(echo "$listed" |
+  awk -v m="$module" '/^Fuzz/ { names[++n] = $1; next }
+    /^ok / { sub("^" m, ".", $2); for (i = 1; i <= n; i++) print $2 " " names[i]; n = 0 }')
 if (( ${#TARGETS[@]} == 0 )); then
   echo "fuzz.sh: no fuzz targets found" >&2
   exit 1

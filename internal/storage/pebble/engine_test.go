@@ -527,10 +527,7 @@ func TestCompression(t *testing.T) {
 		{"random", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e, err := Open("db", &Options{FS: vfs.NewMem(), Logger: slog.New(slog.DiscardHandler)})
-			if err != nil {
-				t.Fatal(err)
-			}
+			e := openMem(t, vfs.NewMem())
 			defer e.Close()
 			rng := rand.New(rand.NewPCG(5, 6))
 			const n, size = 4000, 1000
